@@ -1,0 +1,358 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+)
+
+// Write is one message to append.
+type Write struct {
+	Subject string
+	// Expect is the stream sequence of the subject's last message the write
+	// was based on (Nats-Expected-Last-Subject-Sequence); 0 means the
+	// subject must hold no message yet.
+	Expect Seq
+	// MsgID is the Nats-Msg-Id used to deduplicate retries.
+	MsgID string
+	// ID is the envelope ID, written in the Docket-Id header.
+	ID   string
+	Data []byte
+	// Version is the document version (0 for claims).
+	Version uint64
+}
+
+// EventWrite encodes an event as a write on its document subject, based on
+// the subject's last sequence expect. The event's Prev must already be set.
+func EventWrite(e *Event, expect Seq) (Write, error) {
+	data, err := Marshal(e)
+	if err != nil {
+		return Write{}, err
+	}
+	return Write{
+		Subject: DocSubject(e.DocType, e.Name),
+		Expect:  expect,
+		MsgID:   e.DocType + "/" + e.Name + "/" + strconv.FormatUint(e.Version, 10),
+		ID:      e.ID,
+		Data:    data,
+		Version: e.Version,
+	}, nil
+}
+
+// ClaimWrite encodes a uniqueness claim (or release) on its subject.
+func ClaimWrite(c *Claim, expect Seq) (Write, error) {
+	data, err := Marshal(c)
+	if err != nil {
+		return Write{}, err
+	}
+	return Write{
+		Subject: ClaimSubject(c.DocType, c.Field, c.Value),
+		Expect:  expect,
+		MsgID:   "uniq/" + c.ID,
+		ID:      c.ID,
+		Data:    data,
+	}, nil
+}
+
+func (w *Write) msg() *nats.Msg {
+	m := nats.NewMsg(w.Subject)
+	m.Data = w.Data
+	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(uint64(w.Expect), 10))
+	m.Header.Set(jetstream.ExpectedStreamHeader, StreamName)
+	if w.MsgID != "" {
+		m.Header.Set(jetstream.MsgIDHeader, w.MsgID)
+	}
+	m.Header.Set(HeaderID, w.ID)
+	if w.Version > 0 {
+		m.Header.Set(HeaderVersion, strconv.FormatUint(w.Version, 10))
+	}
+	return m
+}
+
+// commitTimeout bounds one commit round.
+const commitTimeout = 10 * time.Second
+
+type commitReq struct {
+	writes []Write
+	seqs   []Seq
+	err    error
+	done   chan struct{}
+}
+
+// Append commits the writes atomically, all or none, and returns their
+// stream sequences. One write is a plain publish; several go as one
+// JetStream atomic batch. Concurrent calls share commit rounds (group
+// commit). A failed expectation returns a *ConflictError (errors.Is
+// ErrConflict). If ctx ends first the outcome is unknown: the writes may
+// still commit.
+func (l *Log) Append(ctx context.Context, writes ...Write) ([]Seq, error) {
+	if len(writes) == 0 {
+		return nil, nil
+	}
+	if len(writes) > 1000 {
+		return nil, fmt.Errorf("eventlog: %d writes in one append (max 1000)", len(writes))
+	}
+	r := &commitReq{writes: writes, done: make(chan struct{})}
+	select {
+	case l.queue <- r:
+	case <-l.stop:
+		return nil, errors.New("eventlog: log closed")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.seqs, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (l *Log) startCommitters() {
+	var wg sync.WaitGroup
+	for range l.opts.Committers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.commitLoop()
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(l.done)
+	}()
+}
+
+// commitLoop takes whatever is queued (without waiting for more) and
+// commits it as one round.
+func (l *Log) commitLoop() {
+	var carry []*commitReq
+	for {
+		var round []*commitReq
+		if len(carry) > 0 {
+			round, carry = carry, nil
+		} else {
+			select {
+			case r := <-l.queue:
+				round = append(round, r)
+			case <-l.stop:
+				l.drainOnStop()
+				return
+			}
+		}
+		round, carry = l.fillRound(round)
+		l.commitRound(round)
+	}
+}
+
+// fillRound adds queued requests to round up to MaxBatch messages. A
+// request touching a subject already in the round waits for the next one:
+// one atomic batch may not write a subject twice.
+func (l *Log) fillRound(round []*commitReq) (kept, deferred []*commitReq) {
+	subjects := map[string]bool{}
+	n := 0
+	add := func(r *commitReq) bool {
+		if n > 0 && n+len(r.writes) > l.opts.MaxBatch {
+			return false
+		}
+		for _, w := range r.writes {
+			if subjects[w.Subject] {
+				return false
+			}
+		}
+		for _, w := range r.writes {
+			subjects[w.Subject] = true
+		}
+		n += len(r.writes)
+		kept = append(kept, r)
+		return true
+	}
+	for _, r := range round {
+		if !add(r) {
+			deferred = append(deferred, r)
+		}
+	}
+	for n < l.opts.MaxBatch && len(deferred) == 0 {
+		select {
+		case r := <-l.queue:
+			if !add(r) {
+				deferred = append(deferred, r)
+			}
+		default:
+			return kept, deferred
+		}
+	}
+	return kept, deferred
+}
+
+func (l *Log) drainOnStop() {
+	for {
+		select {
+		case r := <-l.queue:
+			l.commitRound([]*commitReq{r})
+		default:
+			return
+		}
+	}
+}
+
+func (l *Log) commitRound(round []*commitReq) {
+	n := 0
+	for _, r := range round {
+		n += len(r.writes)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	if n >= l.opts.SingleBelow && len(round) > 1 {
+		var all []Write
+		for _, r := range round {
+			all = append(all, r.writes...)
+		}
+		seqs, err := l.publishBatch(ctx, all)
+		if err == nil {
+			i := 0
+			for _, r := range round {
+				r.seqs = seqs[i : i+len(r.writes)]
+				i += len(r.writes)
+				close(r.done)
+			}
+			return
+		}
+		// One stale expectation rejects the whole batch without saying
+		// which: give every request its own answer.
+		l.log.Debug("group batch rejected, committing one by one", "writes", n, "err", err)
+	}
+	var wg sync.WaitGroup
+	for _, r := range round {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.seqs, r.err = l.commitOne(ctx, r.writes)
+			close(r.done)
+		}()
+	}
+	wg.Wait()
+}
+
+// commitOne commits one request: a single publish or one atomic batch.
+func (l *Log) commitOne(ctx context.Context, writes []Write) ([]Seq, error) {
+	var seqs []Seq
+	var err error
+	if len(writes) == 1 {
+		var s Seq
+		s, err = l.publishOne(ctx, writes[0])
+		seqs = []Seq{s}
+	} else {
+		seqs, err = l.publishBatch(ctx, writes)
+	}
+	if err == nil {
+		return seqs, nil
+	}
+	if !errors.Is(err, ErrConflict) && !isTimeout(err) {
+		return nil, err
+	}
+	// A conflict or a lost ack may hide a write that did land (a retry of
+	// an earlier attempt): the writes are ours if every head carries our IDs.
+	return l.recognise(ctx, writes, err)
+}
+
+// recognise checks whether writes already landed (their subjects' heads
+// carry their IDs); otherwise it returns the precise conflict, or cause.
+func (l *Log) recognise(ctx context.Context, writes []Write, cause error) ([]Seq, error) {
+	seqs := make([]Seq, len(writes))
+	landed := 0
+	var conflict *ConflictError
+	for i, w := range writes {
+		var last Seq
+		h, err := l.Head(ctx, w.Subject)
+		switch {
+		case err == nil:
+			if h.ID() == w.ID {
+				seqs[i] = h.Seq
+				landed++
+				continue
+			}
+			last = h.Seq
+		case !errors.Is(err, ErrNotFound):
+			return nil, err
+		}
+		if last != w.Expect && conflict == nil {
+			conflict = &ConflictError{Subject: w.Subject, Last: last}
+		}
+	}
+	switch {
+	case landed == len(writes):
+		return seqs, nil
+	case conflict != nil:
+		return nil, conflict
+	}
+	return nil, cause
+}
+
+func (l *Log) publishOne(ctx context.Context, w Write) (Seq, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		ack, err := l.js.PublishMsg(ctx, w.msg())
+		if err == nil {
+			return Seq(ack.Sequence), nil
+		}
+		lastErr = translate(err, w.Subject)
+		if !isTimeout(lastErr) || ctx.Err() != nil {
+			return 0, lastErr
+		}
+	}
+	return 0, lastErr
+}
+
+func (l *Log) publishBatch(ctx context.Context, writes []Write) ([]Seq, error) {
+	msgs := make([]*nats.Msg, len(writes))
+	for i := range writes {
+		msgs[i] = writes[i].msg()
+	}
+	ack, err := jetstreamext.PublishMsgBatch(ctx, l.js, msgs)
+	if err != nil {
+		return nil, translate(err, "")
+	}
+	if ack.BatchSize != uint64(len(writes)) {
+		return nil, fmt.Errorf("eventlog: batch ack for %d of %d writes", ack.BatchSize, len(writes))
+	}
+	seqs := make([]Seq, len(writes))
+	first := ack.Sequence - uint64(len(writes)) + 1
+	for i := range seqs {
+		seqs[i] = Seq(first + uint64(i))
+	}
+	return seqs, nil
+}
+
+// translate maps JetStream errors to this package's errors. In a batch, a
+// Nats-Msg-Id seen before (10201) means a retried or competing write of
+// the same version: it is reported as a conflict and then pinned down.
+func translate(err error, subject string) error {
+	var code jetstream.ErrorCode
+	var apiErr *jetstream.APIError
+	var jsErr jetstream.JetStreamError
+	switch {
+	case errors.As(err, &apiErr):
+		code = apiErr.ErrorCode
+	case errors.As(err, &jsErr) && jsErr.APIError() != nil:
+		code = jsErr.APIError().ErrorCode
+	}
+	switch code {
+	case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant,
+		jetstreamext.JSErrCodeBatchPublishDuplicateMsgID:
+		return &ConflictError{Subject: subject}
+	}
+	return fmt.Errorf("eventlog: publish: %w", err)
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse)
+}

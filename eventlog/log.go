@@ -1,0 +1,245 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StreamName is the name of the document stream.
+const StreamName = "DOCS"
+
+// Headers docket sets on every message besides NATS' own.
+const (
+	// HeaderID carries the envelope's ULID, so that a writer whose ack was
+	// lost can recognise its own message at the head of a subject.
+	HeaderID = "Docket-Id"
+	// HeaderVersion carries the document version of an event.
+	HeaderVersion = "Docket-Version"
+)
+
+// Sentinel errors callers branch on.
+var (
+	// ErrConflict: a subject's last sequence was not the expected one.
+	ErrConflict = errors.New("eventlog: version conflict")
+	// ErrNotFound: no message on that subject or at that sequence.
+	ErrNotFound = errors.New("eventlog: not found")
+)
+
+// ConflictError names the subject whose expectation failed and its actual
+// last sequence (0 when unknown).
+type ConflictError struct {
+	Subject string
+	Last    Seq
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("eventlog: version conflict on %s (last sequence %d)", e.Subject, e.Last)
+}
+
+// Unwrap makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Unwrap() error { return ErrConflict }
+
+// Options configures a [Log]. The zero value works.
+type Options struct {
+	// Replicas of the stream; default 1.
+	Replicas int
+	// Committers is the number of group-commit goroutines; default 2.
+	Committers int
+	// MaxBatch bounds the messages of one atomic batch; default 128.
+	MaxBatch int
+	// SingleBelow: a commit round of fewer messages goes as pipelined
+	// single publishes instead of one atomic batch; default 12.
+	SingleBelow int
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Log is the DOCS stream: append with optimistic concurrency, read by
+// sequence or subject, consume in order.
+type Log struct {
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	opts   Options
+	log    *slog.Logger
+	queue  chan *commitReq
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// StreamConfig is the DOCS stream configuration: every version kept
+// forever, nothing deletable, direct gets and atomic batches allowed.
+func StreamConfig(replicas int) jetstream.StreamConfig {
+	if replicas <= 0 {
+		replicas = 1
+	}
+	return jetstream.StreamConfig{
+		Name:               StreamName,
+		Description:        "docket documents: one subject per document, one message per version",
+		Subjects:           []string{DocsPrefix + ">", ClaimsPrefix + ">"},
+		Storage:            jetstream.FileStorage,
+		Retention:          jetstream.LimitsPolicy,
+		Discard:            jetstream.DiscardNew,
+		MaxMsgsPerSubject:  -1,
+		MaxMsgs:            -1,
+		MaxBytes:           -1,
+		MaxAge:             0,
+		Replicas:           replicas,
+		AllowDirect:        true,
+		AllowAtomicPublish: true,
+		DenyDelete:         true,
+		DenyPurge:          true,
+		Duplicates:         2 * time.Minute,
+	}
+}
+
+// Open creates or updates the DOCS stream and starts the committers.
+func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Log, error) {
+	if opts.Committers <= 0 {
+		opts.Committers = 2
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 128
+	}
+	if opts.SingleBelow <= 0 {
+		opts.SingleBelow = 12
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: jetstream: %w", err)
+	}
+	stream, err := js.CreateOrUpdateStream(ctx, StreamConfig(opts.Replicas))
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: create stream %s: %w", StreamName, err)
+	}
+	l := &Log{
+		nc: nc, js: js, stream: stream, opts: opts, log: opts.Logger,
+		queue: make(chan *commitReq, 4096),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	l.startCommitters()
+	return l, nil
+}
+
+// JetStream exposes the JetStream context (for KV buckets and tools).
+func (l *Log) JetStream() jetstream.JetStream { return l.js }
+
+// Msg is one stored message.
+type Msg struct {
+	Seq     Seq
+	Subject string
+	Data    []byte
+	Header  nats.Header
+	Time    time.Time
+	// Pending is, for messages read by a [Reader], how many messages
+	// follow it in the stream at the time it was delivered.
+	Pending uint64
+}
+
+// ID returns the docket envelope ID from the message header.
+func (m *Msg) ID() string { return m.Header.Get(HeaderID) }
+
+// Head returns the last message on a subject, or ErrNotFound.
+func (l *Log) Head(ctx context.Context, subject string) (*Msg, error) {
+	raw, err := l.stream.GetLastMsgForSubject(ctx, subject)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("eventlog: head of %s: %w", subject, err)
+	}
+	return rawMsg(raw), nil
+}
+
+// Get returns the message at a sequence, or ErrNotFound.
+func (l *Log) Get(ctx context.Context, seq Seq) (*Msg, error) {
+	raw, err := l.stream.GetMsg(ctx, uint64(seq))
+	if err != nil {
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("eventlog: get %d: %w", seq, err)
+	}
+	return rawMsg(raw), nil
+}
+
+func rawMsg(raw *jetstream.RawStreamMsg) *Msg {
+	return &Msg{Seq: Seq(raw.Sequence), Subject: raw.Subject, Data: raw.Data, Header: raw.Header, Time: raw.Time}
+}
+
+// LastSeq returns the stream's last sequence.
+func (l *Log) LastSeq(ctx context.Context) (Seq, error) {
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: stream info: %w", err)
+	}
+	return Seq(info.State.LastSeq), nil
+}
+
+// Reader delivers the stream's messages in order.
+type Reader struct {
+	cons jetstream.Consumer
+	it   jetstream.MessagesContext
+}
+
+// Read starts an ordered, server-side ephemeral read of every message from
+// sequence from (1 when from is 0). Close the reader when done.
+func (l *Log) Read(ctx context.Context, from Seq) (*Reader, error) {
+	if from == 0 {
+		from = 1
+	}
+	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   uint64(from),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: read from %d: %w", from, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(1024))
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: read from %d: %w", from, err)
+	}
+	return &Reader{cons: cons, it: it}, nil
+}
+
+// Next blocks until the next message arrives or ctx ends.
+func (r *Reader) Next(ctx context.Context) (*Msg, error) {
+	m, err := r.it.Next(jetstream.NextContext(ctx))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("eventlog: next: %w", err)
+	}
+	md, err := m.Metadata()
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: metadata: %w", err)
+	}
+	return &Msg{
+		Seq:     Seq(md.Sequence.Stream),
+		Subject: m.Subject(),
+		Data:    m.Data(),
+		Header:  m.Headers(),
+		Time:    md.Timestamp,
+		Pending: md.NumPending,
+	}, nil
+}
+
+// Close stops the reader.
+func (r *Reader) Close() { r.it.Stop() }
+
+// Close stops the committers after the queued writes are done.
+func (l *Log) Close() {
+	close(l.stop)
+	<-l.done
+}

@@ -1,0 +1,228 @@
+package eventlog_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"docket/eventlog"
+	"docket/eventlog/eventlogtest"
+)
+
+func newEvent(doctype, name string, version uint64, doc map[string]any) *eventlog.Event {
+	return &eventlog.Event{
+		Format: eventlog.Format, ID: eventlog.NewID(), Type: eventlog.Insert,
+		DocType: doctype, Name: name, Version: version, Doc: doc,
+		User: "Administrator", Time: 1, Tx: eventlog.NewID(),
+	}
+}
+
+func mustWrite(t *testing.T, e *eventlog.Event, expect eventlog.Seq) eventlog.Write {
+	t.Helper()
+	w, err := eventlog.EventWrite(e, expect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestAppendOptimisticConcurrency(t *testing.T) {
+	env := eventlogtest.Start(t, "")
+	ctx := context.Background()
+	l := env.Log
+
+	v1 := newEvent("ToDo", "a", 1, map[string]any{"description": "one", "n": int64(7)})
+	seqs, err := l.Append(ctx, mustWrite(t, v1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1 := seqs[0]
+
+	// A second insert of the same name must fail: the subject is not empty.
+	dup := newEvent("ToDo", "a", 1, nil)
+	_, err = l.Append(ctx, mustWrite(t, dup, 0))
+	var ce *eventlog.ConflictError
+	if !errors.As(err, &ce) || ce.Last != s1 || ce.Subject != "docs.ToDo.a" {
+		t.Fatalf("duplicate insert: err = %v, want conflict at %d", err, s1)
+	}
+
+	// An update based on v1 lands; a second update based on v1 conflicts.
+	h1, _ := l.Head(ctx, "docs.ToDo.a")
+	v2 := newEvent("ToDo", "a", 2, map[string]any{"description": "two"})
+	v2.Type, v2.Prev, v2.PrevSeq = eventlog.Update, eventlog.Hash(h1.Data), s1
+	seqs, err = l.Append(ctx, mustWrite(t, v2, s1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := newEvent("ToDo", "a", 2, map[string]any{"description": "stale"})
+	if _, err := l.Append(ctx, mustWrite(t, stale, s1)); !errors.Is(err, eventlog.ErrConflict) {
+		t.Fatalf("stale update: err = %v, want ErrConflict", err)
+	}
+
+	head, err := l.Head(ctx, "docs.ToDo.a")
+	if err != nil || head.Seq != seqs[0] {
+		t.Fatalf("head = %+v, %v", head, err)
+	}
+	got, err := eventlog.DecodeEvent(head.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 2 || got.Doc["description"] != "two" || string(got.Prev) != string(eventlog.Hash(h1.Data)) {
+		t.Fatalf("head event = %+v", got)
+	}
+	first, _ := l.Get(ctx, s1)
+	e1, _ := eventlog.DecodeEvent(first.Data)
+	if e1.Doc["n"] != int64(7) {
+		t.Fatalf("int decoded as %T %v", e1.Doc["n"], e1.Doc["n"])
+	}
+}
+
+func TestAppendRetryRecognisesOwnWrite(t *testing.T) {
+	env := eventlogtest.Start(t, "")
+	ctx := context.Background()
+	w := mustWrite(t, newEvent("Note", "n1", 1, map[string]any{"title": "x"}), 0)
+	seqs, err := env.Log.Append(ctx, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same write again, as a retry after a lost ack would send it: on a
+	// single server JetStream answers "wrong last sequence"; Append must see
+	// that the head is this very write and report success.
+	again, err := env.Log.Append(ctx, w)
+	if err != nil || again[0] != seqs[0] {
+		t.Fatalf("retry: seqs %v err %v, want %v", again, err, seqs)
+	}
+	last, _ := env.Log.LastSeq(ctx)
+	if last != seqs[0] {
+		t.Fatalf("retry wrote a second message: last seq %d", last)
+	}
+}
+
+func TestAtomicBatchAllOrNothing(t *testing.T) {
+	env := eventlogtest.Start(t, "")
+	ctx := context.Background()
+	l := env.Log
+	if _, err := l.Append(ctx, mustWrite(t, newEvent("ToDo", "taken", 1, nil), 0)); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := l.LastSeq(ctx)
+	// Three writes; the last one expects "taken" to be empty, which it is not.
+	ws := []eventlog.Write{
+		mustWrite(t, newEvent("ToDo", "x1", 1, nil), 0),
+		mustWrite(t, newEvent("ToDo", "x2", 1, nil), 0),
+		mustWrite(t, newEvent("ToDo", "taken", 1, nil), 0),
+	}
+	_, err := l.Append(ctx, ws...)
+	var ce *eventlog.ConflictError
+	if !errors.As(err, &ce) || ce.Subject != "docs.ToDo.taken" {
+		t.Fatalf("err = %v, want conflict on docs.ToDo.taken", err)
+	}
+	after, _ := l.LastSeq(ctx)
+	if after != before {
+		t.Fatalf("a rejected batch stored messages: last seq %d → %d", before, after)
+	}
+	if _, err := l.Head(ctx, "docs.ToDo.x1"); !errors.Is(err, eventlog.ErrNotFound) {
+		t.Fatalf("x1 exists after a rejected batch: %v", err)
+	}
+	seqs, err := l.Append(ctx, ws[:2]...)
+	if err != nil || len(seqs) != 2 || seqs[1] != seqs[0]+1 {
+		t.Fatalf("batch of two: %v %v", seqs, err)
+	}
+}
+
+// TestGroupCommitConcurrent sends many concurrent appends (so that rounds
+// become atomic batches) including conflicting ones, and checks each gets
+// its own right answer.
+func TestGroupCommitConcurrent(t *testing.T) {
+	env := eventlogtest.Start(t, "")
+	ctx := context.Background()
+	const writers = 200
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	seqs := make([]eventlog.Seq, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Every tenth writer collides with its neighbour's name.
+			name := fmt.Sprintf("d%03d", i)
+			if i%10 == 1 {
+				name = fmt.Sprintf("d%03d", i-1)
+			}
+			s, err := env.Log.Append(ctx, mustWrite(t, newEvent("ToDo", name, 1, nil), 0))
+			errs[i] = err
+			if err == nil {
+				seqs[i] = s[0]
+			}
+		}()
+	}
+	wg.Wait()
+	ok, conflicts := 0, 0
+	seen := map[eventlog.Seq]bool{}
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+			if seen[seqs[i]] {
+				t.Fatalf("sequence %d given twice", seqs[i])
+			}
+			seen[seqs[i]] = true
+		case errors.Is(err, eventlog.ErrConflict):
+			conflicts++
+		default:
+			t.Fatalf("writer %d: %v", i, err)
+		}
+	}
+	if ok != 180 || conflicts != 20 {
+		t.Fatalf("ok %d conflicts %d, want 180 and 20", ok, conflicts)
+	}
+	last, _ := env.Log.LastSeq(ctx)
+	if last != 180 {
+		t.Fatalf("stream holds %d messages, want 180", last)
+	}
+}
+
+func TestReadInOrder(t *testing.T) {
+	env := eventlogtest.Start(t, "")
+	ctx := context.Background()
+	for i := range 5 {
+		if _, err := env.Log.Append(ctx, mustWrite(t, newEvent("ToDo", fmt.Sprint(i), 1, nil), 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := env.Log.Read(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for want := eventlog.Seq(3); want <= 5; want++ {
+		m, err := r.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Seq != want || m.Pending != uint64(5-want) {
+			t.Fatalf("got seq %d pending %d, want %d", m.Seq, m.Pending, want)
+		}
+	}
+}
+
+func TestDataSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	env := eventlogtest.Start(t, dir)
+	ctx := context.Background()
+	if _, err := env.Log.Append(ctx, mustWrite(t, newEvent("ToDo", "keep", 1, map[string]any{"x": "y"}), 0)); err != nil {
+		t.Fatal(err)
+	}
+	env.Stop()
+	env2 := eventlogtest.Start(t, dir)
+	h, err := env2.Log.Head(ctx, "docs.ToDo.keep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := eventlog.DecodeEvent(h.Data)
+	if e.Doc["x"] != "y" {
+		t.Fatalf("after restart: %+v", e)
+	}
+}
