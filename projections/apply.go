@@ -1,0 +1,388 @@
+package projections
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"docket/eventlog"
+	"docket/projections/keys"
+	"docket/projections/meta"
+	"docket/projections/query"
+)
+
+// maxIndexedString bounds the bytes of a string value kept in an index
+// key; longer values are cut (queries re-check every candidate).
+const maxIndexedString = 200
+
+// batch applies events to one Pebble indexed batch, together with the
+// checkpoint, and keeps the registry changes they make.
+type batch struct {
+	b          *pebble.Batch
+	reg        map[string]*meta.DocType // copy-on-write registry
+	regChanged bool
+	last       eventlog.Seq
+	events     int
+}
+
+func (s *Store) newBatch() *batch {
+	return &batch{b: s.db.NewIndexedBatch(), reg: s.registry.snapshot()}
+}
+
+// applyMsg applies one stream message. Messages that are not document
+// events (uniqueness claims, counters) only advance the checkpoint.
+func (ab *batch) applyMsg(m *eventlog.Msg) error {
+	ab.last = m.Seq
+	ab.events++
+	if !strings.HasPrefix(m.Subject, eventlog.DocsPrefix) {
+		return nil
+	}
+	ev, err := eventlog.DecodeEvent(m.Data)
+	if err != nil {
+		return fmt.Errorf("seq %d: %w", m.Seq, err)
+	}
+	return ab.applyEvent(m.Seq, m.Data, ev)
+}
+
+func (ab *batch) applyEvent(seq eventlog.Seq, payload []byte, ev *eventlog.Event) error {
+	dt, name := ev.DocType, ev.Name
+	if _, err := getRecord(ab.b, dt, name); err == nil {
+		if err := ab.unindex(dt, name); err != nil {
+			return err
+		}
+		if err := ab.addCount(countKey(dt, "", nil), -1); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	var seqBuf [8]byte
+	binary.BigEndian.PutUint64(seqBuf[:], uint64(seq))
+	if err := ab.b.Set(versionKey(dt, name, ev.Version), seqBuf[:], nil); err != nil {
+		return err
+	}
+	rec := &Record{Seq: seq, Version: ev.Version, Hash: eventlog.Hash(payload), Doc: ev.Doc}
+	if ev.Deleted() {
+		rec.Doc = nil
+		if err := ab.put(tombstoneKey(dt, name), rec); err != nil {
+			return err
+		}
+		if err := ab.b.Delete(docKey(dt, name), nil); err != nil {
+			return err
+		}
+	} else {
+		if rec.Doc == nil {
+			rec.Doc = map[string]any{}
+		}
+		if err := ab.put(docKey(dt, name), rec); err != nil {
+			return err
+		}
+		if err := ab.b.Delete(tombstoneKey(dt, name), nil); err != nil {
+			return err
+		}
+		if err := ab.index(ab.reg[dt], dt, name, rec.Doc); err != nil {
+			return err
+		}
+		if err := ab.addCount(countKey(dt, "", nil), 1); err != nil {
+			return err
+		}
+	}
+	if dt == "DocType" && !meta.IsCore(name) {
+		return ab.updateRegistry(name, rec.Doc, ev.Deleted())
+	}
+	return nil
+}
+
+func (ab *batch) put(key []byte, rec *Record) error {
+	v, err := encodeRecord(rec)
+	if err != nil {
+		return err
+	}
+	return ab.b.Set(key, v, nil)
+}
+
+// indexKey builds i(doctype, field, value, name).
+func indexKey(doctype, field string, value any, name string) []byte {
+	k := indexPrefix(doctype, field)
+	k = appendIndexValue(k, value)
+	return keys.AppendString(k, name)
+}
+
+func indexPrefix(doctype, field string) []byte {
+	return keys.AppendString(keys.AppendString([]byte{prefixIndex}, doctype), field)
+}
+
+// countKey builds c(doctype) when field is "", else c(doctype, field, value).
+func countKey(doctype, field string, value any) []byte {
+	k := keys.AppendString([]byte{prefixCount}, doctype)
+	if field == "" {
+		return k
+	}
+	return appendIndexValue(keys.AppendString(k, field), value)
+}
+
+// appendIndexValue encodes a stored value for an index: strings are
+// case-folded (query.FoldKey: MariaDB's default collation compares
+// case-insensitively) and cut to maxIndexedString bytes.
+func appendIndexValue(k []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return keys.AppendNull(k)
+	case string:
+		s := query.FoldKey(x)
+		if len(s) > maxIndexedString {
+			s = s[:maxIndexedString]
+		}
+		return keys.AppendString(k, s)
+	case int64:
+		return keys.AppendInt(k, x)
+	case float64:
+		return keys.AppendFloat(k, x)
+	case bool:
+		if x {
+			return keys.AppendInt(k, 1)
+		}
+		return keys.AppendInt(k, 0)
+	}
+	return keys.AppendString(k, fmt.Sprint(v))
+}
+
+// IndexValue converts a stored value to the type the index of a field
+// type holds, so that one index never mixes types.
+func IndexValue(fieldtype string, v any) any {
+	if v == nil {
+		return nil
+	}
+	switch k, _ := meta.KindOf(fieldtype); k {
+	case meta.KindInt:
+		switch x := v.(type) {
+		case int64:
+			return x
+		case float64:
+			return int64(x)
+		case string:
+			n, _ := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+			return n
+		}
+	case meta.KindFloat:
+		switch x := v.(type) {
+		case float64:
+			return x
+		case int64:
+			return float64(x)
+		case string:
+			f, _ := strconv.ParseFloat(strings.TrimSpace(x), 64)
+			return f
+		}
+	default:
+		switch x := v.(type) {
+		case string:
+			return x
+		case int64:
+			return strconv.FormatInt(x, 10)
+		case float64:
+			return meta.FormatFloat(x)
+		}
+	}
+	return nil
+}
+
+// NameString is the string form of a document name (autoincrement names
+// are integers in documents).
+func NameString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatInt(int64(x), 10)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// index writes a document's index entries and counters, and remembers
+// them in its reverse entry.
+func (ab *batch) index(d *meta.DocType, doctype, name string, doc map[string]any) error {
+	var held [][]byte
+	if d == nil {
+		d = &meta.DocType{Name: doctype}
+	}
+	for _, f := range d.IndexedFields() {
+		ft, _ := d.FieldType(f)
+		k := indexKey(doctype, f, IndexValue(ft, fieldValue(doc, f, name)), name)
+		if err := ab.b.Set(k, nil, nil); err != nil {
+			return err
+		}
+		held = append(held, k)
+	}
+	for _, f := range d.CountedFields() {
+		ft, _ := d.FieldType(f)
+		k := countKey(doctype, f, IndexValue(ft, fieldValue(doc, f, name)))
+		if err := ab.addCount(k, 1); err != nil {
+			return err
+		}
+		held = append(held, k)
+	}
+	v, err := msgpack.Marshal(held)
+	if err != nil {
+		return err
+	}
+	return ab.b.Set(reverseKey(doctype, name), v, nil)
+}
+
+// fieldValue reads a field of a document for indexing.
+func fieldValue(doc map[string]any, field, name string) any {
+	if field == meta.FieldName {
+		if v, ok := doc[field]; ok && v != nil {
+			return v
+		}
+		return name
+	}
+	return doc[field]
+}
+
+// unindex removes the index entries and counts a document holds.
+func (ab *batch) unindex(doctype, name string) error {
+	rk := reverseKey(doctype, name)
+	v, closer, err := ab.b.Get(rk)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var held [][]byte
+	err = msgpack.Unmarshal(v, &held)
+	closer.Close()
+	if err != nil {
+		return fmt.Errorf("projections: reverse entry of %s %s: %w", doctype, name, err)
+	}
+	for _, k := range held {
+		switch k[0] {
+		case prefixIndex:
+			err = ab.b.Delete(k, nil)
+		case prefixCount:
+			err = ab.addCount(k, -1)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return ab.b.Delete(rk, nil)
+}
+
+func (ab *batch) addCount(key []byte, delta int64) error {
+	n, err := getCount(ab.b, key)
+	if err != nil {
+		return err
+	}
+	n += delta
+	if n <= 0 {
+		return ab.b.Delete(key, nil)
+	}
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], uint64(n))
+	return ab.b.Set(key, buf[:], nil)
+}
+
+// updateRegistry applies a DocType document to the batch's registry and
+// re-indexes the doctype's documents when its indexed fields changed.
+func (ab *batch) updateRegistry(name string, doc map[string]any, deleted bool) error {
+	old := ab.reg[name]
+	var d *meta.DocType
+	if !deleted {
+		var err error
+		if d, err = parseDocType(doc); err != nil {
+			return fmt.Errorf("DocType %s: %w", name, err)
+		}
+	}
+	if !ab.regChanged {
+		ab.reg = maps.Clone(ab.reg)
+		ab.regChanged = true
+	}
+	if d == nil {
+		delete(ab.reg, name)
+		return nil
+	}
+	ab.reg[name] = d
+	if old != nil && slices.Equal(old.IndexedFields(), d.IndexedFields()) &&
+		slices.Equal(old.CountedFields(), d.CountedFields()) && fieldTypesEqual(old, d) {
+		return nil
+	}
+	return ab.reindex(d)
+}
+
+func fieldTypesEqual(a, b *meta.DocType) bool {
+	for _, f := range a.IndexedFields() {
+		ta, _ := a.FieldType(f)
+		tb, _ := b.FieldType(f)
+		if ta != tb {
+			return false
+		}
+	}
+	return true
+}
+
+// reindex rebuilds every index entry and count of a doctype.
+func (ab *batch) reindex(d *meta.DocType) error {
+	type doc struct {
+		name string
+		doc  map[string]any
+	}
+	var docs []doc
+	prefix := doctypePrefix(prefixDoc, d.Name)
+	it, err := ab.b.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keys.PrefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		rec, err := decodeRecord(bytes.Clone(it.Value()))
+		if err != nil {
+			it.Close()
+			return err
+		}
+		docs = append(docs, doc{NameString(rec.Doc[meta.FieldName]), rec.Doc})
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
+	for _, p := range [][]byte{doctypePrefix(prefixIndex, d.Name), doctypePrefix(prefixCount, d.Name), doctypePrefix(prefixReverse, d.Name)} {
+		if err := ab.b.DeleteRange(p, keys.PrefixEnd(p), nil); err != nil {
+			return err
+		}
+	}
+	for _, x := range docs {
+		if err := ab.index(d, d.Name, x.name, x.doc); err != nil {
+			return err
+		}
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	return ab.addCount(countKey(d.Name, "", nil), int64(len(docs)))
+}
+
+// commit writes the checkpoint into the batch and commits it without
+// fsync: the log is the durable copy, and a lost tail is re-applied.
+func (ab *batch) commit() error {
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], uint64(ab.last))
+	if err := ab.b.Set(checkpointKey, buf[:], nil); err != nil {
+		return err
+	}
+	if err := ab.b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("projections: commit: %w", err)
+	}
+	return ab.b.Close()
+}

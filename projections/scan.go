@@ -1,0 +1,375 @@
+package projections
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"docket/projections/keys"
+	"docket/projections/meta"
+)
+
+// estimateCap bounds how many index keys the planner counts to estimate
+// the size of an index range.
+const estimateCap = 20000
+
+// indexRange is a key range of one index.
+type indexRange struct {
+	lo, hi []byte
+}
+
+// candidates is an index access path: ranges whose keys name candidate
+// documents, and the estimated number of keys.
+type candidates struct {
+	field  string
+	ranges []indexRange
+	est    int
+	exact  bool // est is a count, not a capped estimate
+}
+
+// run evaluates the query and returns the matching rows, sorted. For a
+// count (countOnly) no row needs sorting.
+func (ex *executor) run(ctx context.Context, countOnly bool) ([]*row, error) {
+	total, err := getCount(ex.snap, countKey(ex.d.Name, "", nil))
+	if err != nil {
+		return nil, err
+	}
+	best, err := ex.bestCandidates()
+	if err != nil {
+		return nil, err
+	}
+	want := 0 // rows needed from an ordered scan; 0: all
+	if ex.q.Limit > 0 && len(ex.group) == 0 && !ex.aggregated() && !ex.distinct() && !countOnly {
+		want = ex.q.Start + ex.q.Limit
+	}
+	ordered := !countOnly && len(ex.order) > 0 && ex.order[0].alias < 0 && ex.order[0].src.table == nil &&
+		ex.order[0].src.link == nil && slices.Contains(ex.d.IndexedFields(), ex.order[0].src.field)
+
+	// Cost, in documents read: an index lookup reads its candidates; an
+	// ordered scan reads about want/selectivity documents.
+	useOrdered := false
+	if ordered && want > 0 {
+		scanCost := int64(want)
+		if best != nil && best.est > 0 {
+			scanCost = int64(want) * max(total, 1) / int64(best.est)
+		}
+		useOrdered = best == nil || scanCost < int64(best.est)
+	}
+	var rows []*row
+	switch {
+	case useOrdered:
+		rows, err = ex.orderedScan(ctx, want)
+	case best != nil:
+		rows, err = ex.lookup(ctx, best)
+		if err == nil && !countOnly {
+			ex.sortRows(rows)
+		}
+	default:
+		rows, err = ex.fullScan(ctx)
+		if err == nil && !countOnly {
+			ex.sortRows(rows)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	ex.plan = append(ex.plan, fmt.Sprintf("examined %d documents of %d", ex.examined, total))
+	return rows, nil
+}
+
+// bestCandidates picks the smallest index access path among the AND
+// conditions with index hints on indexed main-document fields.
+func (ex *executor) bestCandidates() (*candidates, error) {
+	indexed := ex.d.IndexedFields()
+	var best *candidates
+	for _, c := range ex.and {
+		if c.src.table != nil || c.src.link != nil || !slices.Contains(indexed, c.src.field) {
+			continue
+		}
+		cand := &candidates{field: c.src.field}
+		prefix := indexPrefix(ex.d.Name, c.src.field)
+		if vals := eqValues(c); len(vals) > 0 {
+			for _, v := range vals {
+				p := appendIndexValue(bytes.Clone(prefix), v)
+				cand.ranges = append(cand.ranges, indexRange{p, keys.PrefixEnd(p)})
+			}
+		} else if c.pred.HasRange {
+			lo, hi := prefix, keys.PrefixEnd(prefix)
+			if c.pred.Lower != nil {
+				lo = appendIndexValue(bytes.Clone(prefix), c.pred.Lower)
+				if !c.pred.LowerIncl {
+					lo = keys.PrefixEnd(lo)
+				}
+			} else {
+				lo = keys.AppendNull(bytes.Clone(prefix))
+				lo = keys.PrefixEnd(lo) // NULL never matches a range
+			}
+			if c.pred.Upper != nil {
+				hi = appendIndexValue(bytes.Clone(prefix), c.pred.Upper)
+				if c.pred.UpperIncl {
+					hi = keys.PrefixEnd(hi)
+				}
+			}
+			cand.ranges = []indexRange{{lo, hi}}
+		} else {
+			continue
+		}
+		n, exact, err := ex.estimate(cand.ranges)
+		if err != nil {
+			return nil, err
+		}
+		cand.est, cand.exact = n, exact
+		if best == nil || cand.est < best.est {
+			best = cand
+		}
+	}
+	return best, nil
+}
+
+// estimate counts the keys in the ranges, up to estimateCap.
+func (ex *executor) estimate(ranges []indexRange) (int, bool, error) {
+	n := 0
+	for _, r := range ranges {
+		it, err := ex.snap.NewIter(&pebble.IterOptions{LowerBound: r.lo, UpperBound: r.hi})
+		if err != nil {
+			return 0, false, err
+		}
+		for it.First(); it.Valid(); it.Next() {
+			n++
+			if n >= estimateCap {
+				it.Close()
+				return n, false, nil
+			}
+		}
+		if err := it.Close(); err != nil {
+			return 0, false, err
+		}
+	}
+	return n, true, nil
+}
+
+// nameOfIndexKey decodes the document name at the end of an index key.
+func nameOfIndexKey(prefixLen int, k []byte) (value []byte, name string, err error) {
+	_, rest, err := keys.DecodeOne(k[prefixLen:])
+	if err != nil {
+		return nil, "", err
+	}
+	v, _, err := keys.DecodeOne(rest)
+	if err != nil {
+		return nil, "", err
+	}
+	s, ok := v.(string)
+	if !ok {
+		return nil, "", fmt.Errorf("projections: index key without a name")
+	}
+	return k[prefixLen : len(k)-len(rest)], s, nil
+}
+
+// lookup reads the documents an index access path names.
+func (ex *executor) lookup(ctx context.Context, c *candidates) ([]*row, error) {
+	ex.plan = append(ex.plan, fmt.Sprintf("index lookup %s.%s (%d keys)", ex.d.Name, c.field, c.est))
+	prefixLen := len(indexPrefix(ex.d.Name, c.field))
+	seen := map[string]bool{}
+	var rows []*row
+	for _, r := range c.ranges {
+		it, err := ex.snap.NewIter(&pebble.IterOptions{LowerBound: r.lo, UpperBound: r.hi})
+		if err != nil {
+			return nil, err
+		}
+		for it.First(); it.Valid(); it.Next() {
+			_, name, err := nameOfIndexKey(prefixLen, it.Key())
+			if err != nil {
+				it.Close()
+				return nil, err
+			}
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			matched, err := ex.match(name)
+			if err != nil {
+				it.Close()
+				return nil, err
+			}
+			rows = append(rows, matched...)
+		}
+		if err := it.Close(); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
+}
+
+// orderedScan walks the index of the first sort key in order and stops
+// once it has want rows and the first key's value changes (the rows that
+// tie on it are sorted by the remaining keys).
+func (ex *executor) orderedScan(ctx context.Context, want int) ([]*row, error) {
+	k := ex.order[0]
+	ex.plan = append(ex.plan, fmt.Sprintf("ordered scan of index %s.%s %s (want %d rows)", ex.d.Name, k.src.field, dir(k.desc), want))
+	prefix := indexPrefix(ex.d.Name, k.src.field)
+	it, err := ex.snap.NewIter(prefixRange(prefix))
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var rows []*row
+	var groupStart int
+	var lastValue []byte
+	step := it.Next
+	valid := it.First()
+	if k.desc {
+		step, valid = it.Prev, it.Last()
+	}
+	for ; valid; valid = step() {
+		value, name, err := nameOfIndexKey(len(prefix), it.Key())
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.Equal(value, lastValue) {
+			if len(rows) >= want {
+				break
+			}
+			ex.sortTies(rows[groupStart:])
+			groupStart = len(rows)
+			lastValue = bytes.Clone(value)
+		}
+		matched, err := ex.match(name)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, matched...)
+		if ex.examined%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	ex.sortTies(rows[groupStart:])
+	return rows, it.Error()
+}
+
+// sortTies orders rows that tie on the first sort key by the rest.
+func (ex *executor) sortTies(rows []*row) {
+	if len(ex.order) > 1 && len(rows) > 1 {
+		ex.sortRows(rows)
+	}
+}
+
+func dir(desc bool) string {
+	if desc {
+		return "desc"
+	}
+	return "asc"
+}
+
+// fullScan reads every document of the doctype.
+func (ex *executor) fullScan(ctx context.Context) ([]*row, error) {
+	ex.plan = append(ex.plan, "full scan of "+ex.d.Name)
+	it, err := ex.snap.NewIter(prefixRange(doctypePrefix(prefixDoc, ex.d.Name)))
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var rows []*row
+	for it.First(); it.Valid(); it.Next() {
+		rec, err := decodeRecord(it.Value())
+		if err != nil {
+			return nil, err
+		}
+		ex.examined++
+		rows = append(rows, ex.filter(rec)...)
+		if ex.examined%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return rows, it.Error()
+}
+
+// match loads a document and returns its matching rows.
+func (ex *executor) match(name string) ([]*row, error) {
+	rec, err := getRecord(ex.snap, ex.d.Name, name)
+	if err == ErrNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ex.examined++
+	return ex.filter(rec), nil
+}
+
+// filter expands a document into its joined rows and keeps those that
+// satisfy every AND condition and at least one OR condition.
+func (ex *executor) filter(rec *Record) []*row {
+	name := NameString(rec.Doc[meta.FieldName])
+	base := &row{name: name, doc: rec.Doc, ex: ex}
+	// Conditions on the main document decide before any join.
+	for _, c := range ex.and {
+		if c.src.table == nil && !c.pred.Match(c.src.read(base)) {
+			return nil
+		}
+	}
+	rows := []*row{base}
+	for _, tf := range ex.joins {
+		var next []*row
+		for _, r := range rows {
+			children := childRows(rec.Doc[tf.Fieldname])
+			if len(children) == 0 {
+				children = []map[string]any{nil} // LEFT JOIN: one row of NULLs
+			}
+			for _, ch := range children {
+				nr := &row{name: r.name, doc: r.doc, ex: ex, links: r.links, children: map[string]map[string]any{}}
+				for k, v := range r.children {
+					nr.children[k] = v
+				}
+				nr.children[tf.Fieldname] = ch
+				next = append(next, nr)
+			}
+		}
+		rows = next
+	}
+	out := rows[:0]
+	for _, r := range rows {
+		if ex.keep(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (ex *executor) keep(r *row) bool {
+	for _, c := range ex.and {
+		if c.src.table != nil && !c.pred.Match(c.src.read(r)) {
+			return false
+		}
+	}
+	if len(ex.or) == 0 {
+		return true
+	}
+	for _, c := range ex.or {
+		if c.pred.Match(c.src.read(r)) {
+			return true
+		}
+	}
+	return false
+}
+
+// childRows reads a child table value.
+func childRows(v any) []map[string]any {
+	list, _ := v.([]any)
+	out := make([]map[string]any, 0, len(list))
+	for _, x := range list {
+		if m, ok := x.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
