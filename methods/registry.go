@@ -1,0 +1,90 @@
+package methods
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Call is one call of a whitelisted method.
+type Call struct {
+	// User is who calls.
+	User string
+	// HTTPMethod is the request's verb (GET, POST …).
+	HTTPMethod string
+	// Args are the request arguments (Frappe's form_dict).
+	Args map[string]any
+	// Docs is the command side, for methods that read or write documents.
+	Docs *Docs
+}
+
+// Handler implements a whitelisted method; its result becomes the
+// response's "message".
+type Handler func(ctx context.Context, c *Call) (any, error)
+
+// MethodOptions are a method's whitelist options (Frappe's
+// @frappe.whitelist arguments).
+type MethodOptions struct {
+	// AllowGuest lets Guest call the method.
+	AllowGuest bool
+	// Methods are the HTTP verbs allowed; default GET, POST, PUT, DELETE.
+	Methods []string
+}
+
+// Method is a registered whitelisted method.
+type Method struct {
+	Name    string
+	Options MethodOptions
+	Handler Handler
+}
+
+// Allows reports whether an HTTP verb may call the method.
+func (m *Method) Allows(verb string) bool {
+	allowed := m.Options.Methods
+	if len(allowed) == 0 {
+		allowed = []string{"GET", "POST", "PUT", "DELETE"}
+	}
+	return slices.Contains(allowed, strings.ToUpper(verb))
+}
+
+// Registry maps dotted method names to whitelisted methods.
+type Registry struct {
+	mu sync.RWMutex
+	m  map[string]*Method
+}
+
+// NewRegistry returns a registry holding docket's built-in methods.
+func NewRegistry() *Registry {
+	r := &Registry{m: map[string]*Method{}}
+	registerBuiltins(r)
+	return r
+}
+
+// Register adds (or replaces) a method.
+func (r *Registry) Register(name string, opts MethodOptions, h Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.m[name] = &Method{Name: name, Options: opts, Handler: h}
+}
+
+// Lookup finds a method by its dotted name.
+func (r *Registry) Lookup(name string) (*Method, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	m, ok := r.m[name]
+	return m, ok
+}
+
+// Names lists the registered methods.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.m))
+	for k := range r.m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

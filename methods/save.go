@@ -1,0 +1,439 @@
+package methods
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"docket/eventlog"
+	"docket/projections"
+	"docket/projections/meta"
+	"docket/projections/query"
+)
+
+// Docstatus values.
+const (
+	Draft     = 0
+	Submitted = 1
+	Cancelled = 2
+)
+
+// Insert creates a document from client values, as POST
+// /api/resource/{doctype} does: defaults, naming, validation, standard
+// fields. A docstatus of 1 inserts and submits.
+func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (map[string]any, error) {
+	d, err := tx.docs.Meta(doctype)
+	if err != nil {
+		return nil, err
+	}
+	if d.IsTable {
+		return nil, newError(ValidationError, "%s is a child table: insert its rows through the parent document", d.Name)
+	}
+	if d.Core && d.Name != "DocType" && !tx.system {
+		return nil, newError(PermissionError, "%s rows are saved through their DocType", d.Name)
+	}
+	docstatus, err := docstatusOf(in[meta.FieldDocstatus], Draft)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case docstatus == Cancelled:
+		return nil, newError(DocstatusTransitionError, "Cannot insert a cancelled document (docstatus 2)")
+	case docstatus == Submitted && !d.IsSubmittable:
+		return nil, newError(ValidationError, "%s is not submittable: docstatus must be 0", d.Name)
+	}
+	secretsBefore := len(tx.secrets)
+	doc := map[string]any{}
+	if err := tx.setFields(d, doc, in, true); err != nil {
+		return nil, err
+	}
+	if err := tx.setDefaults(d, doc); err != nil {
+		return nil, err
+	}
+	var head projections.Head
+	var name any
+	for attempt := 0; ; attempt++ {
+		if forced, ok := in[meta.FieldName].(string); ok && tx.system && forced != "" {
+			name = forced
+		} else if name, err = tx.autoname(ctx, d, doc, in[meta.FieldName]); err != nil {
+			return nil, err
+		}
+		if err := checkName(d, name); err != nil {
+			return nil, err
+		}
+		var existing map[string]any
+		existing, head, err = tx.read(ctx, doctype, projections.NameString(name))
+		if err != nil {
+			return nil, err
+		}
+		if existing == nil {
+			break
+		}
+		if (d.Autoname == "" || d.Autoname == "hash") && attempt < 3 {
+			continue // a random name collided: draw again
+		}
+		return nil, &Error{Exc: DuplicateEntryError, Title: "Duplicate Name",
+			Msg: fmt.Sprintf("%s %s already exists", d.Name, projections.NameString(name))}
+	}
+	nameStr := projections.NameString(name)
+	now := tx.Now()
+	doc[meta.FieldName] = name
+	doc[meta.FieldOwner] = tx.user
+	doc[meta.FieldCreation] = now
+	doc[meta.FieldModified] = now
+	doc[meta.FieldModifiedBy] = tx.user
+	doc[meta.FieldDocstatus] = int64(docstatus)
+	doc[meta.FieldIdx] = int64(0)
+	tx.stampRows(d, doc, nameStr, now)
+	if err := tx.fetchFrom(ctx, d, doc); err != nil {
+		return nil, err
+	}
+	if err := tx.validate(ctx, d, doc, ""); err != nil {
+		return nil, err
+	}
+	if doctype == "DocType" {
+		if err := tx.checkDocType(doc); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.claimUniques(ctx, d, nil, doc, nameStr); err != nil {
+		return nil, err
+	}
+	tx.nameSecrets(secretsBefore, nameStr)
+	if err := tx.put(doctype, nameStr, eventlog.Insert, nil, head, doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// Update applies a partial document to a stored one, as PUT
+// /api/resource/{doctype}/{name} does: fields not sent keep their values,
+// child tables sent are replaced, "modified" (when sent) must match, and
+// a docstatus change submits or cancels.
+func (tx *Tx) Update(ctx context.Context, doctype, name string, patch map[string]any) (map[string]any, error) {
+	d, err := tx.docs.Meta(doctype)
+	if err != nil {
+		return nil, err
+	}
+	if d.Core && d.Name != "DocType" {
+		return nil, newError(PermissionError, "%s rows are saved through their DocType", d.Name)
+	}
+	orig, head, err := tx.read(ctx, doctype, name)
+	if err != nil {
+		return nil, err
+	}
+	if orig == nil {
+		return nil, NotFound(doctype, name)
+	}
+	if doctype == "DocType" && meta.IsCore(name) {
+		return nil, newError(PermissionError, "The core DocType %s cannot be changed", name)
+	}
+	if err := tx.checkModified(orig, patch); err != nil {
+		return nil, err
+	}
+	oldStatus, _ := docstatusOf(orig[meta.FieldDocstatus], Draft)
+	newStatus, err := docstatusOf(patch[meta.FieldDocstatus], oldStatus)
+	if err != nil {
+		return nil, err
+	}
+	typ, err := transition(d, oldStatus, newStatus)
+	if err != nil {
+		return nil, err
+	}
+	secretsBefore := len(tx.secrets)
+	doc := cloneDoc(orig)
+	if err := tx.setFields(d, doc, patch, false); err != nil {
+		return nil, err
+	}
+	if err := tx.checkConstants(d, orig, doc, oldStatus, newStatus); err != nil {
+		return nil, err
+	}
+	now := timestampAfter(tx.Now(), orig[meta.FieldModified])
+	doc[meta.FieldModified] = now
+	doc[meta.FieldModifiedBy] = tx.user
+	doc[meta.FieldDocstatus] = int64(newStatus)
+	tx.stampRows(d, doc, name, now)
+	if err := tx.fetchFrom(ctx, d, doc); err != nil {
+		return nil, err
+	}
+	if err := tx.validate(ctx, d, doc, ""); err != nil {
+		return nil, err
+	}
+	if doctype == "DocType" {
+		if err := tx.checkDocType(doc); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.claimUniques(ctx, d, orig, doc, name); err != nil {
+		return nil, err
+	}
+	tx.nameSecrets(secretsBefore, name)
+	if err := tx.put(doctype, name, typ, orig, head, doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// Delete deletes a document, as DELETE /api/resource/{doctype}/{name}
+// does: not when submitted, not when other documents link to it.
+func (tx *Tx) Delete(ctx context.Context, doctype, name string) error {
+	d, err := tx.docs.Meta(doctype)
+	if err != nil {
+		return err
+	}
+	if d.Core && d.Name != "DocType" {
+		return newError(PermissionError, "%s rows are deleted through their DocType", d.Name)
+	}
+	orig, head, err := tx.read(ctx, doctype, name)
+	if err != nil {
+		return err
+	}
+	if orig == nil {
+		return NotFound(doctype, name)
+	}
+	if status, _ := docstatusOf(orig[meta.FieldDocstatus], Draft); status == Submitted {
+		return newError(ValidationError, "%s %s: Submitted Record cannot be deleted. You must Cancel it first.", doctype, name)
+	}
+	if doctype == "DocType" {
+		if err := tx.checkDocTypeDelete(name); err != nil {
+			return err
+		}
+	}
+	if err := tx.checkNotLinked(ctx, d, name); err != nil {
+		return err
+	}
+	if err := tx.claimUniques(ctx, d, orig, nil, name); err != nil {
+		return err
+	}
+	return tx.put(doctype, name, eventlog.Delete, orig, head, nil)
+}
+
+func docstatusOf(v any, def int) (int, error) {
+	if v == nil {
+		return def, nil
+	}
+	n, err := meta.Coerce(meta.Int, v, nil)
+	if err != nil || n.(int64) < 0 || n.(int64) > 2 {
+		return 0, newError(ValidationError, "docstatus must be 0, 1 or 2")
+	}
+	return int(n.(int64)), nil
+}
+
+// transition checks a docstatus change and returns the event type.
+func transition(d *meta.DocType, from, to int) (eventlog.Type, error) {
+	if !d.IsSubmittable && to != Draft {
+		return "", newError(ValidationError, "%s is not submittable: docstatus must be 0", d.Name)
+	}
+	switch {
+	case from == Cancelled:
+		return "", newError(DocstatusTransitionError, "Cannot edit cancelled document")
+	case from == Draft && to == Draft:
+		return eventlog.Update, nil
+	case from == Draft && to == Submitted:
+		return eventlog.Submit, nil
+	case from == Submitted && to == Submitted:
+		return eventlog.Update, nil
+	case from == Submitted && to == Cancelled:
+		return eventlog.Cancel, nil
+	case from == Submitted && to == Draft:
+		return "", newError(DocstatusTransitionError, "Cannot change docstatus from 1 (Submitted) to 0 (Draft)")
+	}
+	return "", newError(DocstatusTransitionError, "Cannot change docstatus from 0 (Draft) to 2 (Cancelled)")
+}
+
+// checkModified enforces the optimistic lock a client asks for by
+// sending the "modified" it read.
+func (tx *Tx) checkModified(orig, patch map[string]any) error {
+	sent, ok := patch[meta.FieldModified]
+	if !ok || sent == nil || sent == "" {
+		return nil
+	}
+	stored, _ := orig[meta.FieldModified].(string)
+	want, err := meta.Coerce(meta.Datetime, sent, tx.docs.opts.Location)
+	if err == nil && want == stored {
+		return nil
+	}
+	return &Error{Exc: TimestampMismatchError, Title: "Timestamp Mismatch",
+		Msg: fmt.Sprintf("Error: Document has been modified after you have opened it (%s, %v). Please refresh to get the latest document.",
+			meta.FormatDatetime(stored), sent)}
+}
+
+// checkConstants rejects changes to set_only_once fields and, on a
+// submitted document, to fields not marked allow_on_submit.
+func (tx *Tx) checkConstants(d *meta.DocType, orig, doc map[string]any, from, to int) error {
+	for _, c := range changes(orig, doc) {
+		f := d.Field(c.Field)
+		if f == nil {
+			continue
+		}
+		if f.SetOnlyOnce && !isEmpty(c.Old, f) {
+			return newError(CannotChangeConstant, "Value cannot be changed for %s", f.DisplayLabel())
+		}
+		if from == Submitted && to == Submitted && !f.AllowOnSubmit {
+			return newError(UpdateAfterSubmitError, "Not allowed to change %s after submission", f.DisplayLabel())
+		}
+	}
+	return nil
+}
+
+// stampRows sets the standard fields of every child row.
+func (tx *Tx) stampRows(d *meta.DocType, doc map[string]any, name, now string) {
+	for _, tf := range d.TableFields() {
+		for _, r := range childRowsOf(doc[tf.Fieldname]) {
+			r[meta.FieldParent] = name
+			r[meta.FieldParentfield] = tf.Fieldname
+			r[meta.FieldParenttype] = d.Name
+			r[meta.FieldDocstatus] = doc[meta.FieldDocstatus]
+			r[meta.FieldModified] = now
+			r[meta.FieldModifiedBy] = tx.user
+		}
+	}
+}
+
+func (tx *Tx) nameSecrets(from int, name string) {
+	for i := from; i < len(tx.secrets); i++ {
+		tx.secrets[i].name = name
+	}
+}
+
+// claimUniques claims the values of unique fields a document now holds
+// and releases the ones it no longer holds (doc nil: all released).
+// Values compare case-insensitively, as MariaDB's unique keys do.
+func (tx *Tx) claimUniques(ctx context.Context, d *meta.DocType, orig, doc map[string]any, name string) error {
+	for _, f := range d.Fields {
+		if !f.Unique || !meta.HasValue(f.Fieldtype) {
+			continue
+		}
+		oldKey := uniqueKey(orig[f.Fieldname])
+		newKey := uniqueKey(doc[f.Fieldname])
+		if oldKey == newKey {
+			continue
+		}
+		if newKey != "" {
+			if err := tx.claim(ctx, d, f, newKey, name, false); err != nil {
+				return err
+			}
+		}
+		if oldKey != "" {
+			if err := tx.claim(ctx, d, f, oldKey, name, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func uniqueKey(v any) string {
+	if v == nil {
+		return ""
+	}
+	return query.FoldKey(strings.TrimSpace(projections.NameString(v)))
+}
+
+// checkDocType checks what a DocType document needs beyond its own
+// fields: its child tables and links name existing doctypes.
+func (tx *Tx) checkDocType(doc map[string]any) error {
+	d, err := meta.Parse(doc)
+	if err != nil {
+		return newError(ValidationError, "%s", err.Error())
+	}
+	if meta.IsCore(d.Name) && !tx.system {
+		return newError(PermissionError, "The core DocType %s cannot be changed", d.Name)
+	}
+	for _, f := range d.Fields {
+		switch {
+		case f.Kind() == meta.KindTable:
+			cd := tx.metaOf(f.Options)
+			if cd == nil || !cd.IsTable {
+				return newError(ValidationError, "Options of the Table field %s must be a child table DocType (istable), not %q", f.Fieldname, f.Options)
+			}
+		case f.Fieldtype == meta.Link:
+			if f.Options != d.Name && tx.metaOf(f.Options) == nil && !tx.system {
+				return newError(ValidationError, "Options of the Link field %s must be an existing DocType, not %q", f.Fieldname, f.Options)
+			}
+		}
+	}
+	if d.IsTable {
+		for _, f := range d.Fields {
+			if f.Kind() == meta.KindTable {
+				return newError(ValidationError, "A child table cannot have Table fields (%s)", f.Fieldname)
+			}
+		}
+	}
+	return nil
+}
+
+// checkDocTypeDelete refuses to delete a core DocType or one that still
+// has documents.
+func (tx *Tx) checkDocTypeDelete(name string) error {
+	if meta.IsCore(name) {
+		return newError(PermissionError, "The core DocType %s cannot be deleted", name)
+	}
+	n, _, err := tx.docs.store.Count(context.Background(), projections.Query{DocType: name})
+	if err != nil {
+		return nil // unknown to the registry: nothing to protect
+	}
+	if n > 0 {
+		return newError(ValidationError, "Cannot delete DocType %s: it still has %d documents", name, n)
+	}
+	for _, other := range tx.docs.store.Registry().All() {
+		for _, f := range other.Fields {
+			if (f.Kind() == meta.KindTable || f.Fieldtype == meta.Link) && f.Options == name && other.Name != name {
+				return &Error{Exc: LinkExistsError, Msg: fmt.Sprintf("Cannot delete DocType %s: field %s of %s refers to it", name, f.Fieldname, other.Name)}
+			}
+		}
+	}
+	return nil
+}
+
+// checkNotLinked raises LinkExistsError when another document's Link
+// field (or a Link field of its child rows) names this one.
+func (tx *Tx) checkNotLinked(ctx context.Context, d *meta.DocType, name string) error {
+	store := tx.docs.store
+	for _, other := range store.Registry().All() {
+		if other.IsTable || other.Name == "DocType" {
+			continue
+		}
+		for _, f := range other.Fields {
+			var cond query.Condition
+			switch {
+			case f.Fieldtype == meta.Link && f.Options == d.Name:
+				cond = query.Condition{Field: f.Fieldname, Op: "=", Value: name}
+			case f.Kind() == meta.KindTable:
+				cd := store.Registry().Get(f.Options)
+				if cd == nil {
+					continue
+				}
+				for _, cf := range cd.Fields {
+					if cf.Fieldtype == meta.Link && cf.Options == d.Name {
+						cond = query.Condition{Table: f.Fieldname, Field: cf.Fieldname, Op: "=", Value: name}
+					}
+				}
+				if cond.Field == "" {
+					continue
+				}
+			default:
+				continue
+			}
+			res, err := store.List(ctx, projections.Query{
+				DocType: other.Name, Filters: []query.Condition{cond},
+				Fields: []query.Field{{Name: meta.FieldName}, {Table: cond.Table, Name: cond.Field}},
+			})
+			if err != nil {
+				return err
+			}
+			for _, r := range res.Rows {
+				linking := projections.NameString(r[0])
+				if r[1] != name {
+					continue // "=" is case-insensitive; links are not
+				}
+				if other.Name == d.Name && linking == name {
+					continue // a link to itself
+				}
+				return &Error{Exc: LinkExistsError, Title: "Cannot delete or cancel",
+					Msg: fmt.Sprintf("Cannot delete or cancel because %s %s is linked with %s %s", d.Name, name, other.Name, linking)}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,353 @@
+package methods
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"reflect"
+	"slices"
+	"time"
+
+	"docket/eventlog"
+	"docket/projections"
+	"docket/projections/meta"
+)
+
+// Tx is one transaction: reads see its own buffered writes, and its
+// events, uniqueness claims and series counters commit together.
+type Tx struct {
+	docs   *Docs
+	user   string
+	id     string
+	fresh  bool // read heads from the log, not the projections
+	system bool // bootstrap: links unchecked, core doctypes and names settable
+	now    time.Time
+
+	writes   []eventlog.Write
+	staged   map[docRef]*staged
+	claims   map[string]*claimState
+	counters map[string]*counterState
+	secrets  []secret
+}
+
+type docRef struct{ doctype, name string }
+
+// staged is a document this transaction wrote.
+type staged struct {
+	orig  map[string]any // before the transaction; nil if absent
+	head  projections.Head
+	doc   map[string]any // now; nil if deleted
+	typ   eventlog.Type
+	write int // index in Tx.writes
+}
+
+type secret struct{ doctype, name, field, value string }
+
+// User is the user the transaction acts for.
+func (tx *Tx) User() string { return tx.user }
+
+// Now is the transaction's timestamp in the site time zone.
+func (tx *Tx) Now() string { return nowString(tx.now, tx.docs.opts.Location) }
+
+// read returns a document and its head: from this transaction's writes,
+// else from the projections, else (after a lost race) from the log.
+func (tx *Tx) read(ctx context.Context, doctype, name string) (map[string]any, projections.Head, error) {
+	if s, ok := tx.staged[docRef{doctype, name}]; ok {
+		return cloneDoc(s.doc), s.head, nil
+	}
+	if tx.fresh {
+		return tx.readLog(ctx, doctype, name)
+	}
+	rec, err := tx.docs.store.Get(doctype, name)
+	if err == nil {
+		return rec.Doc, projections.Head{Seq: rec.Seq, Version: rec.Version, Hash: rec.Hash}, nil
+	}
+	if !errors.Is(err, projections.ErrNotFound) {
+		return nil, projections.Head{}, err
+	}
+	head, err := tx.docs.store.Head(doctype, name)
+	return nil, head, err
+}
+
+// readLog reads a document's head straight from the log.
+func (tx *Tx) readLog(ctx context.Context, doctype, name string) (map[string]any, projections.Head, error) {
+	m, err := tx.docs.log.Head(ctx, eventlog.DocSubject(doctype, name))
+	if errors.Is(err, eventlog.ErrNotFound) {
+		return nil, projections.Head{}, nil
+	}
+	if err != nil {
+		return nil, projections.Head{}, err
+	}
+	ev, err := eventlog.DecodeEvent(m.Data)
+	if err != nil {
+		return nil, projections.Head{}, err
+	}
+	head := projections.Head{Seq: m.Seq, Version: ev.Version, Hash: eventlog.Hash(m.Data), Deleted: ev.Deleted()}
+	if head.Deleted {
+		return nil, head, nil
+	}
+	return ev.Doc, head, nil
+}
+
+// Exists reports whether a live document exists, as this transaction
+// sees it. A miss in the projections is checked against the log, so a
+// document another node wrote a moment ago is found.
+func (tx *Tx) Exists(ctx context.Context, doctype, name string) (bool, error) {
+	if s, ok := tx.staged[docRef{doctype, name}]; ok {
+		return s.doc != nil, nil
+	}
+	if !tx.fresh {
+		if ok, err := tx.docs.store.Exists(doctype, name); err != nil || ok {
+			return ok, err
+		}
+	}
+	doc, _, err := tx.readLog(ctx, doctype, name)
+	return doc != nil, err
+}
+
+// GetDoc returns a document as this transaction sees it.
+func (tx *Tx) GetDoc(ctx context.Context, doctype, name string) (map[string]any, error) {
+	if _, err := tx.docs.Meta(doctype); err != nil {
+		return nil, err
+	}
+	doc, _, err := tx.read(ctx, doctype, name)
+	if err != nil {
+		return nil, err
+	}
+	if doc == nil {
+		return nil, NotFound(doctype, name)
+	}
+	return doc, nil
+}
+
+// put stages a new version of a document (nil doc: deleted).
+func (tx *Tx) put(doctype, name string, typ eventlog.Type, orig map[string]any, head projections.Head, doc map[string]any) error {
+	ref := docRef{doctype, name}
+	s, ok := tx.staged[ref]
+	if !ok {
+		s = &staged{orig: orig, head: head, typ: typ, write: len(tx.writes)}
+		tx.staged[ref] = s
+		tx.writes = append(tx.writes, eventlog.Write{})
+	} else if s.typ == eventlog.Insert && typ != eventlog.Delete {
+		typ = eventlog.Insert // written twice in one transaction: one event
+	}
+	s.doc, s.typ = doc, typ
+	ev := &eventlog.Event{
+		Format:  eventlog.Format,
+		ID:      eventlog.NewID(),
+		Type:    typ,
+		DocType: doctype,
+		Name:    name,
+		Version: s.head.Version + 1,
+		Doc:     doc,
+		Changed: changes(s.orig, doc),
+		User:    tx.user,
+		Time:    tx.now.UnixMicro(),
+		Tx:      tx.id,
+		Prev:    s.head.Hash,
+		PrevSeq: s.head.Seq,
+	}
+	w, err := eventlog.EventWrite(ev, s.head.Seq)
+	if err != nil {
+		return err
+	}
+	tx.writes[s.write] = w
+	return nil
+}
+
+// metaOf returns a doctype's schema, including a DocType this
+// transaction wrote itself.
+func (tx *Tx) metaOf(doctype string) *meta.DocType {
+	if s, ok := tx.staged[docRef{"DocType", doctype}]; ok && s.doc != nil {
+		if d, err := meta.Parse(s.doc); err == nil {
+			if meta.IsCore(d.Name) {
+				d.Core = true
+			}
+			return d
+		}
+	}
+	return tx.docs.store.Registry().Get(doctype)
+}
+
+// changes lists the top-level fields whose values differ.
+func changes(old, cur map[string]any) []eventlog.Change {
+	if cur == nil {
+		return nil
+	}
+	var out []eventlog.Change
+	for _, k := range slices.Sorted(maps.Keys(cur)) {
+		if k == meta.FieldModified {
+			continue
+		}
+		ov := old[k]
+		if !reflect.DeepEqual(ov, cur[k]) {
+			out = append(out, eventlog.Change{Field: k, Old: ov, New: cur[k]})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(old)) {
+		if _, ok := cur[k]; !ok && old[k] != nil {
+			out = append(out, eventlog.Change{Field: k, Old: old[k], New: nil})
+		}
+	}
+	return out
+}
+
+// claimState tracks one uniqueness claim subject.
+type claimState struct {
+	claim *eventlog.Claim
+	write int
+}
+
+// claim makes doctype.field = value belong to name (release: free it). A
+// value another document holds is a UniqueValidationError.
+func (tx *Tx) claim(ctx context.Context, d *meta.DocType, f *meta.Field, key, name string, release bool) error {
+	subject := eventlog.ClaimSubject(d.Name, f.Fieldname, key)
+	st, ok := tx.claims[subject]
+	var expect eventlog.Seq
+	var holder string
+	if ok {
+		if !st.claim.Released {
+			holder = st.claim.Name
+		}
+		expect = tx.writes[st.write].Expect
+	} else {
+		m, err := tx.docs.log.Head(ctx, subject)
+		switch {
+		case errors.Is(err, eventlog.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			var c eventlog.Claim
+			if err := eventlog.Unmarshal(m.Data, &c); err != nil {
+				return err
+			}
+			expect = m.Seq
+			if !c.Released {
+				holder = c.Name
+			}
+		}
+	}
+	switch {
+	case release && holder != name:
+		return nil // not ours to release
+	case !release && holder == name:
+		return nil // already ours
+	case !release && holder != "":
+		return &Error{Exc: UniqueValidationError, Title: "Duplicate Entry",
+			Msg: f.DisplayLabel() + " must be unique: " + d.Name + " " + holder + " already has the value " + key}
+	}
+	c := &eventlog.Claim{Format: eventlog.Format, ID: eventlog.NewID(), DocType: d.Name, Field: f.Fieldname,
+		Value: key, Name: name, Released: release, Tx: tx.id}
+	w, err := eventlog.ClaimWrite(c, expect)
+	if err != nil {
+		return err
+	}
+	if ok {
+		tx.writes[st.write] = w
+		st.claim = c
+	} else {
+		tx.claims[subject] = &claimState{claim: c, write: len(tx.writes)}
+		tx.writes = append(tx.writes, w)
+	}
+	return nil
+}
+
+// counterState tracks one naming-series counter.
+type counterState struct {
+	current int64
+	write   int
+}
+
+// nextInSeries hands out the next number of a naming series (or raises
+// the counter to at least min when min > 0: an autoincrement name given
+// by the client).
+func (tx *Tx) nextInSeries(ctx context.Context, key string, atLeast int64) (int64, error) {
+	subject := eventlog.SeriesSubject(key)
+	st, ok := tx.counters[subject]
+	var expect eventlog.Seq
+	var current int64
+	if ok {
+		current, expect = st.current, tx.writes[st.write].Expect
+	} else {
+		m, err := tx.docs.log.Head(ctx, subject)
+		switch {
+		case errors.Is(err, eventlog.ErrNotFound):
+		case err != nil:
+			return 0, err
+		default:
+			var c eventlog.Counter
+			if err := eventlog.Unmarshal(m.Data, &c); err != nil {
+				return 0, err
+			}
+			current, expect = c.Current, m.Seq
+		}
+	}
+	next := current + 1
+	if atLeast > 0 {
+		if atLeast <= current {
+			return atLeast, nil
+		}
+		next = atLeast
+	}
+	c := &eventlog.Counter{Format: eventlog.Format, ID: eventlog.NewID(), Key: key, Current: next, Tx: tx.id}
+	w, err := eventlog.CounterWrite(c, expect)
+	if err != nil {
+		return 0, err
+	}
+	if ok {
+		tx.writes[st.write] = w
+		st.current = next
+	} else {
+		tx.counters[subject] = &counterState{current: next, write: len(tx.writes)}
+		tx.writes = append(tx.writes, w)
+	}
+	return next, nil
+}
+
+// commit appends the transaction's writes atomically, waits until this
+// node's projections show them, then stores the secrets it collected.
+func (tx *Tx) commit(ctx context.Context) (eventlog.Seq, error) {
+	if len(tx.writes) == 0 {
+		return 0, nil
+	}
+	seqs, err := tx.docs.log.Append(ctx, tx.writes...)
+	if err != nil {
+		return 0, err
+	}
+	last := slices.Max(seqs)
+	tx.docs.waitApplied(ctx, last)
+	for _, s := range tx.secrets {
+		if tx.docs.opts.Secrets == nil {
+			return 0, internalError("no secret store for %s.%s", s.doctype, s.field)
+		}
+		if err := tx.docs.opts.Secrets.SetSecret(ctx, s.doctype, s.name, s.field, s.value); err != nil {
+			return last, err
+		}
+	}
+	return last, nil
+}
+
+func cloneDoc(doc map[string]any) map[string]any {
+	if doc == nil {
+		return nil
+	}
+	out := make(map[string]any, len(doc))
+	for k, v := range doc {
+		out[k] = cloneValue(v)
+	}
+	return out
+}
+
+func cloneValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return cloneDoc(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneValue(e)
+		}
+		return out
+	}
+	return v
+}
