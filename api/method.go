@@ -1,0 +1,103 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"docket/auth"
+	"docket/methods"
+)
+
+// callMethod serves /api/method/{dotted.path}: a whitelisted method, or
+// one of the session methods (login, logout).
+func (s *Server) callMethod(w http.ResponseWriter, r *http.Request, c *call) error {
+	name, _, _ := strings.Cut(r.PathValue("method"), "/") // Frappe ignores what follows
+	return s.dispatch(w, r, c, name)
+}
+
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, c *call, name string) error {
+	switch name {
+	case "login":
+		// Only the exact path /api/method/login (or cmd=login) logs in.
+		if c.v2 || strings.HasPrefix(r.URL.Path, "/api/v1/") {
+			s.respond(w, c, http.StatusOK, "message", nil)
+			return nil
+		}
+		return s.login(w, r, c)
+	case "logout", "web_logout":
+		return s.logout(w, r, c)
+	}
+	m, ok := s.methods.Lookup(name)
+	if !ok {
+		return &frappeError{Exc: "DoesNotExistError", Msg: "Method " + name + " not found", Status: http.StatusNotFound}
+	}
+	if !m.Options.AllowGuest && c.id.User == auth.GuestUser {
+		return &frappeError{Exc: "PermissionError", Title: "Method Not Allowed",
+			Msg: "<details><summary>You are not permitted to access this resource.</summary>Function <strong>" + name +
+				"</strong> is not whitelisted.</details>"}
+	}
+	if !m.Allows(r.Method) {
+		return &frappeError{Exc: "PermissionError", Title: "Not Permitted", Msg: "Not permitted: " + name + " does not accept " + r.Method}
+	}
+	res, err := m.Handler(r.Context(), &methods.Call{User: c.id.User, HTTPMethod: r.Method, Args: c.args, Docs: s.docs})
+	if err != nil {
+		return err
+	}
+	if doc, ok := res.(methods.Document); ok {
+		d, err := s.docs.Meta(doc.DocType)
+		if err != nil {
+			return err
+		}
+		res = s.renderDoc(d, doc.Doc, false)
+	}
+	s.respond(w, c, http.StatusOK, "message", res)
+	return nil
+}
+
+// legacyCmd serves requests to / that carry a cmd argument (Frappe's old
+// RPC form, used by frappe-js-sdk's forgetPassword).
+func (s *Server) legacyCmd(w http.ResponseWriter, r *http.Request, c *call) error {
+	cmd := methods.StringArg(c.args, "cmd")
+	if cmd == "" {
+		s.respond(w, c, http.StatusOK, "message", "docket: a Frappe-compatible document server. The API is under /api/.")
+		return nil
+	}
+	return s.dispatch(w, r, c, cmd)
+}
+
+// registerMethods adds the methods that need the auth service.
+func (s *Server) registerMethods() {
+	s.methods.Register("frappe.core.doctype.user.user.generate_keys", methods.MethodOptions{Methods: []string{"POST"}}, s.generateKeys)
+}
+
+// generateKeys is frappe.core.doctype.user.user.generate_keys(user): a
+// new API secret (and an API key if the user has none), shown once. The
+// key is written to the User document before its secret is stored, so a
+// failure leaves no secret without its key.
+func (s *Server) generateKeys(ctx context.Context, c *methods.Call) (any, error) {
+	user := methods.StringArg(c.Args, "user")
+	if user == "" {
+		return nil, errorf("ValidationError", "Argument user is required")
+	}
+	doc, err := s.docs.Get("User", user)
+	if err != nil {
+		return nil, err
+	}
+	key, _ := doc["api_key"].(string)
+	if key == "" {
+		key = auth.NewAPIKey()
+		_, err := s.docs.Run(ctx, c.User, func(tx *methods.Tx) error {
+			_, err := tx.Update(ctx, "User", user, map[string]any{"api_key": key})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	secret, err := s.auth.SetAPISecret(ctx, key, user)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"api_key": key, "api_secret": secret}, nil
+}

@@ -1,0 +1,206 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"docket/methods"
+	"docket/projections/meta"
+	"docket/projections/query"
+)
+
+func (s *Server) env() query.Env {
+	return query.Env{Now: time.Now(), Loc: s.docs.Location(), WeekStart: time.Monday}
+}
+
+// listDocs serves GET /api/resource/{doctype}.
+func (s *Server) listDocs(w http.ResponseWriter, r *http.Request, c *call) error {
+	doctype := r.PathValue("doctype")
+	q, err := methods.ListQuery(doctype, c.args, s.env(), c.v2)
+	if err != nil {
+		return err
+	}
+	asDict, err := methods.BoolArg(c.args, "as_dict", true)
+	if err != nil {
+		return err
+	}
+	debug, err := methods.BoolArg(c.args, "debug", false)
+	if err != nil {
+		return err
+	}
+	if _, err := s.docs.Meta(doctype); err != nil {
+		return err
+	}
+	start := time.Now()
+	res, err := s.docs.Store().List(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	rows := renderRows(res, asDict)
+	if debug {
+		took := time.Since(start).Seconds()
+		trace := []any{res.Plan, "Execution time: " + formatSeconds(took) + " sec"}
+		s.respond(w, c, http.StatusOK, "data", rows, "exc", string(Encode(trace)),
+			"_debug_messages", string(Encode(trace)))
+		return nil
+	}
+	s.respond(w, c, http.StatusOK, "data", rows)
+	return nil
+}
+
+func formatSeconds(s float64) string {
+	return strconv.FormatFloat(s, 'f', 4, 64)
+}
+
+// getDoc serves GET /api/resource/{doctype}/{name}.
+func (s *Server) getDoc(w http.ResponseWriter, r *http.Request, c *call) error {
+	doctype, name := r.PathValue("doctype"), r.PathValue("name")
+	if name == "" {
+		return s.listDocs(w, r, c)
+	}
+	d, err := s.docs.Meta(doctype)
+	if err != nil {
+		return err
+	}
+	doc, err := s.docs.Get(doctype, name)
+	if err != nil {
+		return err
+	}
+	s.respond(w, c, http.StatusOK, "data", s.renderDoc(d, doc, !c.v2))
+	return nil
+}
+
+// createDoc serves POST /api/resource/{doctype}.
+func (s *Server) createDoc(w http.ResponseWriter, r *http.Request, c *call) error {
+	doctype := r.PathValue("doctype")
+	in, err := docBody(r, c.body, c.args)
+	if err != nil {
+		return err
+	}
+	var doc map[string]any
+	_, err = s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
+		doc, err = tx.Insert(r.Context(), doctype, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	d, err := s.docs.Meta(doctype)
+	if err != nil {
+		return err
+	}
+	s.respond(w, c, http.StatusOK, "data", s.renderDoc(d, doc, !c.v2))
+	return nil
+}
+
+// updateDoc serves PUT /api/resource/{doctype}/{name}.
+func (s *Server) updateDoc(w http.ResponseWriter, r *http.Request, c *call) error {
+	doctype, name := r.PathValue("doctype"), r.PathValue("name")
+	if name == "" {
+		return errorf("DoesNotExistError", "")
+	}
+	in, err := docBody(r, c.body, c.args)
+	if err != nil {
+		return err
+	}
+	var doc map[string]any
+	_, err = s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
+		doc, err = tx.Update(r.Context(), doctype, name, in)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	d, err := s.docs.Meta(doctype)
+	if err != nil {
+		return err
+	}
+	s.respond(w, c, http.StatusOK, "data", s.renderDoc(d, doc, !c.v2))
+	return nil
+}
+
+// deleteDoc serves DELETE /api/resource/{doctype}/{name}: 202 {"data":"ok"}.
+func (s *Server) deleteDoc(w http.ResponseWriter, r *http.Request, c *call) error {
+	doctype, name := r.PathValue("doctype"), r.PathValue("name")
+	if name == "" {
+		return errorf("DoesNotExistError", "")
+	}
+	_, err := s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
+		return tx.Delete(r.Context(), doctype, name)
+	})
+	if err != nil {
+		return err
+	}
+	s.respond(w, c, http.StatusAccepted, "data", "ok")
+	return nil
+}
+
+// runDocMethod serves POST /api/resource/{doctype}/{name} with a
+// run_method: submit and cancel are built in.
+func (s *Server) runDocMethod(w http.ResponseWriter, r *http.Request, c *call) error {
+	doctype, name := r.PathValue("doctype"), r.PathValue("name")
+	if name == "" {
+		return s.createDoc(w, r, c)
+	}
+	in, err := docBody(r, c.body, c.args)
+	if err != nil {
+		return err
+	}
+	method := methods.StringArg(in, "run_method")
+	if method == "" {
+		method = methods.StringArg(c.args, "run_method")
+	}
+	var status int64
+	switch method {
+	case "submit":
+		status = methods.Submitted
+	case "cancel":
+		status = methods.Cancelled
+	default:
+		return errorf("ValidationError", "Method %q is not whitelisted on %s", method, doctype)
+	}
+	var doc map[string]any
+	_, err = s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
+		doc, err = tx.Update(r.Context(), doctype, name, map[string]any{meta.FieldDocstatus: status})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	d, err := s.docs.Meta(doctype)
+	if err != nil {
+		return err
+	}
+	s.respond(w, c, http.StatusOK, "data", s.renderDoc(d, doc, !c.v2))
+	return nil
+}
+
+// doctypeMeta serves GET /api/v2/doctype/{doctype}/meta.
+func (s *Server) doctypeMeta(w http.ResponseWriter, r *http.Request, c *call) error {
+	doctype := r.PathValue("doctype")
+	if _, err := s.docs.Meta(doctype); err != nil {
+		return err
+	}
+	doc, err := s.docs.Get("DocType", doctype)
+	if err != nil {
+		return err
+	}
+	d, _ := s.docs.Meta("DocType")
+	s.respond(w, c, http.StatusOK, "data", s.renderDoc(d, doc, false))
+	return nil
+}
+
+// countDocs serves GET /api/v2/doctype/{doctype}/count.
+func (s *Server) countDocs(w http.ResponseWriter, r *http.Request, c *call) error {
+	n, err := s.count(r, r.PathValue("doctype"), c.args)
+	if err != nil {
+		return err
+	}
+	s.respond(w, c, http.StatusOK, "data", n)
+	return nil
+}
+
+func (s *Server) count(r *http.Request, doctype string, args map[string]any) (int64, error) {
+	return methods.Count(r.Context(), s.docs, doctype, args, s.env())
+}

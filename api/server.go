@@ -1,0 +1,174 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"docket/auth"
+	"docket/methods"
+)
+
+// Options configures a [Server]. The zero value works.
+type Options struct {
+	// MaxBodyBytes bounds request bodies; default 25 MiB (Frappe's
+	// default max_file_size).
+	MaxBodyBytes int64
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Server serves the Frappe REST API.
+type Server struct {
+	docs    *methods.Docs
+	auth    *auth.Service
+	methods *methods.Registry
+	log     *slog.Logger
+	opts    Options
+}
+
+// New returns a server over the command side, the auth service and the
+// whitelisted methods.
+func New(docs *methods.Docs, authSvc *auth.Service, reg *methods.Registry, opts Options) *Server {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 25 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{docs: docs, auth: authSvc, methods: reg, log: opts.Logger, opts: opts}
+	s.registerMethods()
+	return s
+}
+
+// call is one request's state, handed to every handler.
+type call struct {
+	id      *auth.Identity
+	args    map[string]any
+	body    []byte
+	v2      bool
+	cookies []*http.Cookie // cookies to set (login, logout, expiry)
+}
+
+// handler serves one route; it writes its response or returns an error
+// that the adapter writes in Frappe's shape.
+type handler func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// route options.
+type access int
+
+const (
+	loggedIn access = iota // Guest gets 403
+	guestOK                // anyone
+)
+
+// adapt wraps a handler: body limit, request arguments, authentication,
+// the Guest check, and error writing.
+func (s *Server) adapt(h handler, acc access, v2 bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		c := &call{v2: v2}
+		err := s.serve(w, r, c, h, acc)
+		if err != nil {
+			s.setCookies(w, c)
+			s.writeError(w, r, c, err)
+		}
+		s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "user", userOf(c), "took", time.Since(start))
+	})
+}
+
+func userOf(c *call) string {
+	if c.id == nil {
+		return ""
+	}
+	return c.id.User
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *call, h handler, acc access) error {
+	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	c.body = body
+	if c.args, err = formDict(r, body); err != nil {
+		return err
+	}
+	if err := s.authenticate(r, c); err != nil {
+		return err
+	}
+	if acc == loggedIn && c.id.User == auth.GuestUser {
+		return &frappeError{Exc: "PermissionError", Msg: "Not permitted: log in, or send an API key (Authorization: token key:secret)",
+			Title: "Not Permitted", ErrorMessage: "Not permitted"}
+	}
+	return h(w, r, c)
+}
+
+// authenticate resolves who the request is; a dead session id makes the
+// request Guest, clears the auth cookies and adds session_expired.
+func (s *Server) authenticate(r *http.Request, c *call) error {
+	sid := ""
+	if ck, err := r.Cookie("sid"); err == nil {
+		sid = ck.Value
+	}
+	if v, ok := c.args["sid"].(string); ok && v != "" {
+		sid = v
+	}
+	id, err := s.auth.Authenticate(r.Context(), sid, r.Header.Get("Authorization"))
+	if err != nil {
+		c.id = &auth.Identity{User: auth.GuestUser, Via: "guest"}
+		c.cookies = append(c.cookies, expiredCookies(r)...)
+		return err
+	}
+	c.id = id
+	if id.SessionExpired {
+		c.cookies = append(c.cookies, expiredCookies(r)...)
+	}
+	return nil
+}
+
+func (s *Server) setCookies(w http.ResponseWriter, c *call) {
+	for _, ck := range c.cookies {
+		http.SetCookie(w, ck)
+	}
+	c.cookies = nil
+}
+
+// respond writes a successful response: {"data": v} on resource routes
+// and v2, {"message": v} on v1 methods (no key when v is nil).
+func (s *Server) respond(w http.ResponseWriter, c *call, status int, key string, v any, extra ...any) {
+	s.setCookies(w, c)
+	body := NewObject()
+	if c.v2 {
+		key = "data"
+	}
+	if v != nil || key == "data" {
+		body.Set(key, v)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		body.Set(extra[i].(string), extra[i+1])
+	}
+	if c.id != nil && c.id.SessionExpired {
+		body.Set("session_expired", 1)
+	}
+	writeBody(w, status, body)
+}
+
+// Handler returns the HTTP handler with every route.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	s.routes(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		// Trailing slashes are optional everywhere.
+		if len(r.URL.Path) > 1 && strings.HasSuffix(r.URL.Path, "/") && strings.HasPrefix(r.URL.Path, "/api/") {
+			r.URL.Path = strings.TrimRight(r.URL.Path, "/")
+			r.URL.RawPath = ""
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
