@@ -61,6 +61,21 @@ func ClaimWrite(c *Claim, expect Seq) (Write, error) {
 	}, nil
 }
 
+// CounterWrite encodes a naming-series counter update on its subject.
+func CounterWrite(c *Counter, expect Seq) (Write, error) {
+	data, err := Marshal(c)
+	if err != nil {
+		return Write{}, err
+	}
+	return Write{
+		Subject: SeriesSubject(c.Key),
+		Expect:  expect,
+		MsgID:   "series/" + c.ID,
+		ID:      c.ID,
+		Data:    data,
+	}, nil
+}
+
 func (w *Write) msg() *nats.Msg {
 	m := nats.NewMsg(w.Subject)
 	m.Data = w.Data

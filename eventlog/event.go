@@ -77,6 +77,16 @@ type Claim struct {
 	Tx       string `msgpack:"tx"`
 }
 
+// Counter is the payload of a naming-series counter on a series.*
+// subject: the last number handed out for the key.
+type Counter struct {
+	Format  int    `msgpack:"format"`
+	ID      string `msgpack:"id"`
+	Key     string `msgpack:"key"`
+	Current int64  `msgpack:"current"`
+	Tx      string `msgpack:"tx"`
+}
+
 // Deleted reports whether the event leaves its document deleted (a delete,
 // or the old half of a rename).
 func (e *Event) Deleted() bool {

@@ -82,7 +82,7 @@ func StreamConfig(replicas int) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:               StreamName,
 		Description:        "docket documents: one subject per document, one message per version",
-		Subjects:           []string{DocsPrefix + ">", ClaimsPrefix + ">"},
+		Subjects:           []string{DocsPrefix + ">", ClaimsPrefix + ">", SeriesPrefix + ">"},
 		Storage:            jetstream.FileStorage,
 		Retention:          jetstream.LimitsPolicy,
 		Discard:            jetstream.DiscardNew,

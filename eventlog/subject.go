@@ -12,6 +12,9 @@ const (
 	// ClaimsPrefix starts every uniqueness-claim subject:
 	// uniq.<doctype>.<field>.<value>.
 	ClaimsPrefix = "uniq."
+	// SeriesPrefix starts every naming-series counter subject:
+	// series.<key>.
+	SeriesPrefix = "series."
 )
 
 // EscapeToken turns an arbitrary string into a valid, readable NATS subject
@@ -125,6 +128,11 @@ func DocTypeSubjects(doctype string) string {
 // ClaimSubject is the subject of a uniqueness claim on a field value.
 func ClaimSubject(doctype, field, value string) string {
 	return ClaimsPrefix + EscapeToken(doctype) + "." + EscapeToken(field) + "." + EscapeToken(value)
+}
+
+// SeriesSubject is the subject of a naming-series counter.
+func SeriesSubject(key string) string {
+	return SeriesPrefix + EscapeToken(key)
 }
 
 // ParseDocSubject returns the doctype and name of a document subject.

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"docket/api"
+	"docket/auth"
+	"docket/eventlog"
+	"docket/methods"
+	"docket/projections"
+)
+
+// config is the serve command's configuration.
+type config struct {
+	Data          string
+	HTTP          string
+	NATSListen    string
+	LogLevel      string
+	AdminPassword string
+	MaxBody       int64
+}
+
+func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Data, "data", env("DOCKET_DATA", "./data"), "data directory (NATS JetStream files and Pebble); env DOCKET_DATA")
+	fs.StringVar(&c.HTTP, "http", env("DOCKET_HTTP", ":8000"), "HTTP listen address; env DOCKET_HTTP")
+	fs.StringVar(&c.NATSListen, "nats-listen", env("DOCKET_NATS_LISTEN", ""), "also accept NATS clients on this address (e.g. 127.0.0.1:4222); empty: in-process only; env DOCKET_NATS_LISTEN")
+	fs.StringVar(&c.LogLevel, "log-level", env("DOCKET_LOG_LEVEL", "info"), "log level: debug, info, warn, error; env DOCKET_LOG_LEVEL")
+	fs.Int64Var(&c.MaxBody, "max-body", 25<<20, "largest request body in bytes")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	c.AdminPassword = getenv("DOCKET_ADMIN_PASSWORD")
+	return c, nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// serve runs a single node until ctx ends, then shuts down in order: HTTP,
+// projector, Pebble, log, NATS. ready (optional) receives the HTTP
+// address once the server accepts requests.
+func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan<- string) (err error) {
+	logger := newLogger(stderr, cfg.LogLevel)
+	if err := os.MkdirAll(cfg.Data, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	var closers []func()
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}()
+
+	ns, err := eventlog.StartServer(eventlog.ServerOptions{
+		StoreDir: filepath.Join(cfg.Data, "nats"), Listen: cfg.NATSListen, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	closers = append(closers, func() { ns.Shutdown(); ns.WaitForShutdown(); logger.Info("nats stopped") })
+	nc, err := eventlog.ConnectInProcess(ns, "docket")
+	if err != nil {
+		return err
+	}
+	closers = append(closers, nc.Close)
+	lg, err := eventlog.Open(ctx, nc, eventlog.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	closers = append(closers, lg.Close)
+
+	store, err := projections.Open(filepath.Join(cfg.Data, "pebble"), projections.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	closers = append(closers, func() {
+		if err := store.Close(); err != nil {
+			logger.Error("pebble close", "err", err)
+		}
+	})
+	projCtx, stopProjector := context.WithCancel(context.Background())
+	projector := projections.NewProjector(store, lg, logger)
+	var projWG sync.WaitGroup
+	projWG.Add(1)
+	projErr := make(chan error, 1)
+	go func() {
+		defer projWG.Done()
+		if err := projector.Run(projCtx); err != nil {
+			logger.Error("projector stopped", "err", err)
+			projErr <- err
+		}
+	}()
+	closers = append(closers, func() { stopProjector(); projWG.Wait(); logger.Info("projector stopped") })
+
+	// Catch up with the log before answering anything.
+	last, err := lg.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := store.WaitFor(ctx, last); err != nil {
+		return fmt.Errorf("projections catching up to %d: %w", last, err)
+	}
+	logger.Info("projections ready", "seq", last, "took", time.Since(start).Round(time.Millisecond))
+
+	authSvc, err := auth.New(ctx, lg.JetStream(), methods.Users{Store: store}, auth.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	docs := methods.NewDocs(lg, store, methods.Options{Logger: logger, Secrets: authSvc})
+
+	password, generated := cfg.AdminPassword, false
+	if password == "" {
+		password, generated = randomPassword(), true
+	}
+	created, err := docs.Bootstrap(ctx, password)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if created {
+		if generated {
+			fmt.Fprintf(stdout, "Administrator password (shown once, set DOCKET_ADMIN_PASSWORD to choose it): %s\n", password)
+		}
+		logger.Info("created the built-in DocTypes and the Administrator user")
+	}
+
+	srv := api.New(docs, authSvc, methods.NewRegistry(), api.Options{Logger: logger, MaxBodyBytes: cfg.MaxBody})
+	ln, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("http listen: %w", err)
+	}
+	httpSrv := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- httpSrv.Serve(ln) }()
+	logger.Info("docket serving", "http", ln.Addr().String(), "data", cfg.Data)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+
+	select {
+	case <-ctx.Done():
+	case err = <-httpDone:
+	case err = <-projErr:
+	}
+	logger.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if serr := httpSrv.Shutdown(shutCtx); serr != nil {
+		logger.Error("http shutdown", "err", serr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// randomPassword returns a password for a new Administrator.
+func randomPassword() string {
+	b := make([]byte, 15)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return strings.TrimRight(base64.RawURLEncoding.EncodeToString(b), "=")
+}
