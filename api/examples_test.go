@@ -3,8 +3,8 @@ package api_test
 import (
 	"encoding/base64"
 	"fmt"
-	"strings"
 	"net/url"
+	"strings"
 	"testing"
 
 	"docket/api/apitest"
@@ -184,7 +184,7 @@ func TestRESTDocumentExamples(t *testing.T) {
 		},
 		{
 			Name: "Basic authentication with key:secret", As: "guest", Method: "GET",
-			Path: "/api/method/frappe.auth.get_logged_user",
+			Path:   "/api/method/frappe.auth.get_logged_user",
 			Header: map[string]string{"Authorization": basic(n.AdminToken)}, WantStatus: 200,
 			WantContains: []string{`{"message":"Administrator"}`},
 		},

@@ -44,14 +44,14 @@ type Node struct {
 	// Administrator.
 	AdminToken string
 
-	t         testing.TB
-	ns        *server.Server
-	nc        *nats.Conn
-	http      *httptest.Server
-	stopProj  context.CancelFunc
-	projDone  chan struct{}
-	stopped   bool
-	stopOnce  sync.Once
+	t        testing.TB
+	ns       *server.Server
+	nc       *nats.Conn
+	http     *httptest.Server
+	stopProj context.CancelFunc
+	projDone chan struct{}
+	stopped  bool
+	stopOnce sync.Once
 }
 
 // Start starts a node storing in dir (a new temporary directory when
