@@ -3,7 +3,6 @@ package api_test
 import (
 	"encoding/base64"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -26,7 +25,6 @@ func TestRESTDocumentExamples(t *testing.T) {
 	for _, title := range []string{"beta", "alpha", "gamma"} {
 		admin.Do(t, "POST", "/api/resource/Note", map[string]any{"title": title}, 200, nil)
 	}
-	q := url.QueryEscape
 	var created map[string]any
 
 	apitest.Run(t, n, []apitest.Scenario{

@@ -50,6 +50,10 @@ func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (ma
 	if err := tx.setDefaults(d, doc); err != nil {
 		return nil, err
 	}
+	ctl := controllers[doctype]
+	if ctl.beforeInsert != nil {
+		ctl.beforeInsert(tx, doc)
+	}
 	var head projections.Head
 	var name any
 	for attempt := 0; ; attempt++ {
@@ -85,6 +89,9 @@ func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (ma
 	doc[meta.FieldDocstatus] = int64(docstatus)
 	doc[meta.FieldIdx] = int64(0)
 	tx.stampRows(d, doc, nameStr, now)
+	if ctl.beforeValidate != nil {
+		ctl.beforeValidate(tx, doc, nil)
+	}
 	if err := tx.fetchFrom(ctx, d, doc); err != nil {
 		return nil, err
 	}
@@ -153,6 +160,9 @@ func (tx *Tx) Update(ctx context.Context, doctype, name string, patch map[string
 	doc[meta.FieldModifiedBy] = tx.user
 	doc[meta.FieldDocstatus] = int64(newStatus)
 	tx.stampRows(d, doc, name, now)
+	if ctl := controllers[doctype]; ctl.beforeValidate != nil {
+		ctl.beforeValidate(tx, doc, orig)
+	}
 	if err := tx.fetchFrom(ctx, d, doc); err != nil {
 		return nil, err
 	}
