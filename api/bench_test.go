@@ -1,0 +1,160 @@
+package api_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"docket/api/apitest"
+	"docket/eventlog/eventlogtest"
+)
+
+// Benchmarks of the HTTP API on one node (real NATS with fsync before
+// ack, real Pebble, real loopback HTTP), with the raw JetStream publish
+// rate measured in the same process as the baseline. Run:
+//
+//	go test ./api -run '^$' -bench . -benchtime 3s
+//
+// docs/benchmarks.md records results as ratios to the baseline.
+
+func benchNode(b *testing.B, docs int) (*apitest.Node, []string) {
+	b.Helper()
+	n := apitest.Start(b, "")
+	c := n.Admin(b)
+	names := make([]string, 0, docs)
+	for i := range docs {
+		var e struct{ Data map[string]any }
+		c.Do(b, "POST", "/api/resource/ToDo", map[string]any{
+			"description": fmt.Sprintf("todo %d", i), "status": []string{"Open", "Closed"}[i%2],
+			"priority": []string{"High", "Medium", "Low"}[i%3], "allocated_to": "Administrator",
+		}, 200, &e)
+		names = append(names, e.Data["name"].(string))
+	}
+	return n, names
+}
+
+func httpGet(b *testing.B, client *http.Client, url, token string) {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", token)
+	resp, err := client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("GET %s: %d", url, resp.StatusCode)
+	}
+}
+
+func parallelClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
+}
+
+// BenchmarkRawPublish is the baseline: sync-always JetStream publishes of
+// ~300-byte messages to distinct subjects from 64 goroutines, no docket
+// code involved.
+func BenchmarkRawPublish(b *testing.B) {
+	env := eventlogtest.Start(b, "")
+	js := env.Log.JetStream()
+	payload := bytes.Repeat([]byte("x"), 300)
+	var i atomic.Int64
+	b.SetParallelism(32) // 32 × GOMAXPROCS(2) = 64 publishers
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m := nats.NewMsg(fmt.Sprintf("docs.Bench.%d", i.Add(1)))
+			m.Data = payload
+			if _, err := js.PublishMsg(b.Context(), m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCreate creates ToDos over HTTP from 64 concurrent clients.
+func BenchmarkCreate(b *testing.B) {
+	n, _ := benchNode(b, 0)
+	client := parallelClient()
+	body := []byte(`{"description":"benchmark","priority":"High","status":"Open"}`)
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("POST", n.URL+"/api/resource/ToDo", bytes.NewReader(body))
+			req.Header.Set("Authorization", n.AdminToken)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatalf("create: %d", resp.StatusCode)
+			}
+		}
+	})
+}
+
+// BenchmarkGet reads documents by name from 64 concurrent clients.
+func BenchmarkGet(b *testing.B) {
+	n, names := benchNode(b, 2000)
+	client := parallelClient()
+	var i atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			httpGet(b, client, n.URL+"/api/resource/ToDo/"+names[int(i.Add(1))%len(names)], n.AdminToken)
+		}
+	})
+}
+
+// BenchmarkListNewest20 lists the 20 most recently modified ToDos.
+func BenchmarkListNewest20(b *testing.B) {
+	n, _ := benchNode(b, 2000)
+	client := parallelClient()
+	url := n.URL + "/api/resource/ToDo?fields=" + q(`["name","description","status"]`) + "&order_by=modified%20desc&limit=20"
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			httpGet(b, client, url, n.AdminToken)
+		}
+	})
+}
+
+// BenchmarkFilteredList lists 20 ToDos by two equalities ordered by
+// another field.
+func BenchmarkFilteredList(b *testing.B) {
+	n, _ := benchNode(b, 2000)
+	client := parallelClient()
+	url := n.URL + "/api/resource/ToDo?fields=" + q(`["name","description"]`) +
+		"&filters=" + q(`[["status","=","Open"],["priority","=","High"]]`) + "&order_by=modified%20desc&limit=20"
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			httpGet(b, client, url, n.AdminToken)
+		}
+	})
+}
+
+// BenchmarkCount counts with one indexed equality (answered from a
+// counter).
+func BenchmarkCount(b *testing.B) {
+	n, _ := benchNode(b, 2000)
+	client := parallelClient()
+	url := n.URL + "/api/method/frappe.client.get_count?doctype=ToDo&filters=" + q(`{"status":"Open"}`)
+	b.ResetTimer()
+	for range b.N {
+		httpGet(b, client, url, n.AdminToken)
+	}
+}
+
