@@ -114,6 +114,14 @@ func (l *Log) Append(ctx context.Context, writes ...Write) ([]Seq, error) {
 	if len(writes) > 1000 {
 		return nil, fmt.Errorf("eventlog: %d writes in one append (max 1000)", len(writes))
 	}
+	for _, w := range writes {
+		if len(w.Subject) > MaxSubjectLen {
+			return nil, fmt.Errorf("%w: %d bytes (at most %d)", ErrSubjectTooLong, len(w.Subject), MaxSubjectLen)
+		}
+		if len(w.Data) > MaxPayload {
+			return nil, fmt.Errorf("%w: %d bytes (at most %d)", ErrTooLarge, len(w.Data), MaxPayload)
+		}
+	}
 	r := &commitReq{writes: writes, done: make(chan struct{})}
 	select {
 	case l.queue <- r:

@@ -29,7 +29,15 @@ var (
 	ErrConflict = errors.New("eventlog: version conflict")
 	// ErrNotFound: no message on that subject or at that sequence.
 	ErrNotFound = errors.New("eventlog: not found")
+	// ErrSubjectTooLong: a subject over MaxSubjectLen.
+	ErrSubjectTooLong = errors.New("eventlog: subject too long")
+	// ErrTooLarge: a message over MaxPayload.
+	ErrTooLarge = errors.New("eventlog: message too large")
 )
+
+// MaxPayload is the largest message (one document version) the log
+// takes; the embedded server is configured to accept it.
+const MaxPayload = 8 << 20
 
 // ConflictError names the subject whose expectation failed and its actual
 // last sequence (0 when unknown).
@@ -87,6 +95,7 @@ func StreamConfig(replicas int) jetstream.StreamConfig {
 		Retention:          jetstream.LimitsPolicy,
 		Discard:            jetstream.DiscardNew,
 		MaxMsgsPerSubject:  -1,
+		MaxMsgSize:         MaxPayload,
 		MaxMsgs:            -1,
 		MaxBytes:           -1,
 		MaxAge:             0,

@@ -50,6 +50,7 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		JetStreamMaxStore:  o.MaxStore,
 		NoSigs:             true,
 		DontListen:         o.Listen == "",
+		MaxPayload:         MaxPayload + 64<<10, // a document version plus headers
 	}
 	if opts.ServerName == "" {
 		opts.ServerName = "docket"

@@ -1,6 +1,8 @@
 package eventlog
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 )
@@ -125,14 +127,35 @@ func DocTypeSubjects(doctype string) string {
 	return DocsPrefix + EscapeToken(doctype) + ".*"
 }
 
+// MaxSubjectLen bounds the subjects docket writes. NATS refuses protocol
+// lines over 4 KiB by closing the connection, so longer subjects are
+// refused before they are sent. Every valid document subject fits.
+const MaxSubjectLen = 2048
+
+// maxValueToken bounds the token of a value in a claim or series
+// subject; longer values are replaced by a digest.
+const maxValueToken = 200
+
+// valueToken is EscapeToken for values of any length: an escaped value
+// longer than 200 bytes becomes "_H" and the hex SHA-256 of the value (a
+// form EscapeToken never produces, since H is not a hex digit).
+func valueToken(v string) string {
+	t := EscapeToken(v)
+	if len(t) <= maxValueToken {
+		return t
+	}
+	sum := sha256.Sum256([]byte(v))
+	return "_H" + hex.EncodeToString(sum[:])
+}
+
 // ClaimSubject is the subject of a uniqueness claim on a field value.
 func ClaimSubject(doctype, field, value string) string {
-	return ClaimsPrefix + EscapeToken(doctype) + "." + EscapeToken(field) + "." + EscapeToken(value)
+	return ClaimsPrefix + EscapeToken(doctype) + "." + EscapeToken(field) + "." + valueToken(value)
 }
 
 // SeriesSubject is the subject of a naming-series counter.
 func SeriesSubject(key string) string {
-	return SeriesPrefix + EscapeToken(key)
+	return SeriesPrefix + valueToken(key)
 }
 
 // ParseDocSubject returns the doctype and name of a document subject.
