@@ -1,8 +1,6 @@
 package projections
 
-import (
-	"fmt"
-)
+import ()
 
 // aggregate groups rows by the group_by keys (one group of everything
 // when there are none) and computes each column: an aggregate over the
@@ -21,7 +19,7 @@ func (ex *executor) aggregate(rows []*row) [][]any {
 			for i, g := range ex.group {
 				vals[i] = IndexValue(g.ftype, g.read(r))
 			}
-			key = fmt.Sprintf("%#v", vals)
+			key = foldedKey(vals...)
 		}
 		g := groups[key]
 		if g == nil {
@@ -87,7 +85,7 @@ func (a *accumulator) add(v any, star bool) {
 		return // aggregates skip NULLs
 	}
 	if a.distinct {
-		k := fmt.Sprintf("%#v", v)
+		k := foldedKey(v)
 		if a.seen[k] {
 			return
 		}

@@ -19,10 +19,6 @@ import (
 	"docket/projections/query"
 )
 
-// maxIndexedString bounds the bytes of a string value kept in an index
-// key; longer values are cut (queries re-check every candidate).
-const maxIndexedString = 200
-
 // batch applies events to one Pebble indexed batch, together with the
 // checkpoint, and keeps the registry changes they make.
 type batch struct {
@@ -37,6 +33,16 @@ func (s *Store) newBatch() *batch {
 	return &batch{b: s.db.NewIndexedBatch(), reg: s.registry.snapshot()}
 }
 
+// badEvent is an event the projector cannot apply (it does not decode,
+// or contradicts its subject); it is skipped, unlike a storage error.
+type badEvent struct {
+	seq eventlog.Seq
+	err error
+}
+
+func (e *badEvent) Error() string { return fmt.Sprintf("event at seq %d: %v", e.seq, e.err) }
+func (e *badEvent) Unwrap() error { return e.err }
+
 // applyMsg applies one stream message. Messages that are not document
 // events (uniqueness claims, counters) only advance the checkpoint.
 func (ab *batch) applyMsg(m *eventlog.Msg) error {
@@ -47,9 +53,38 @@ func (ab *batch) applyMsg(m *eventlog.Msg) error {
 	}
 	ev, err := eventlog.DecodeEvent(m.Data)
 	if err != nil {
-		return fmt.Errorf("seq %d: %w", m.Seq, err)
+		return &badEvent{m.Seq, err}
+	}
+	if err := ab.check(m, ev); err != nil {
+		return &badEvent{m.Seq, err}
 	}
 	return ab.applyEvent(m.Seq, m.Data, ev)
+}
+
+// check refuses an event before anything is written: an unknown format, a
+// doctype and name that are not its subject's, a DocType document that
+// does not parse.
+func (ab *batch) check(m *eventlog.Msg, ev *eventlog.Event) error {
+	if ev.Format < 1 || ev.Format > eventlog.Format {
+		return fmt.Errorf("envelope format %d is not supported (at most %d)", ev.Format, eventlog.Format)
+	}
+	dt, name, err := eventlog.ParseDocSubject(m.Subject)
+	if err != nil {
+		return err
+	}
+	if dt != ev.DocType || name != ev.Name {
+		return fmt.Errorf("envelope for %s %q on the subject of %s %q", ev.DocType, ev.Name, dt, name)
+	}
+	if dt == "DocType" && !ev.Deleted() && !meta.IsCore(name) {
+		d, err := parseDocType(ev.Doc)
+		if err != nil {
+			return fmt.Errorf("DocType %s: %w", name, err)
+		}
+		if d.Name != name {
+			return fmt.Errorf("DocType document %q names itself %q", name, d.Name)
+		}
+	}
+	return nil
 }
 
 func (ab *batch) applyEvent(seq eventlog.Seq, payload []byte, ev *eventlog.Event) error {
@@ -101,6 +136,10 @@ func (ab *batch) applyEvent(seq eventlog.Seq, payload []byte, ev *eventlog.Event
 	return nil
 }
 
+// maxIndexedString bounds the bytes of a string value kept in an index
+// key; longer values are cut (queries re-check and re-sort candidates).
+const maxIndexedString = 512
+
 func (ab *batch) put(key []byte, rec *Record) error {
 	v, err := encodeRecord(rec)
 	if err != nil {
@@ -120,13 +159,18 @@ func indexPrefix(doctype, field string) []byte {
 	return keys.AppendString(keys.AppendString([]byte{prefixIndex}, doctype), field)
 }
 
-// countKey builds c(doctype) when field is "", else c(doctype, field, value).
+// countKey builds c(doctype) when field is "", else c(doctype, field,
+// value), with the whole case-folded value (never cut: counts are exact).
 func countKey(doctype, field string, value any) []byte {
 	k := keys.AppendString([]byte{prefixCount}, doctype)
 	if field == "" {
 		return k
 	}
-	return appendIndexValue(keys.AppendString(k, field), value)
+	k = keys.AppendString(k, field)
+	if s, ok := value.(string); ok {
+		return keys.AppendString(k, query.FoldKey(s))
+	}
+	return appendIndexValue(k, value)
 }
 
 // appendIndexValue encodes a stored value for an index: strings are

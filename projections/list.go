@@ -61,17 +61,36 @@ type source struct {
 }
 
 func (s source) read(r *row) any {
+	var v any
 	switch {
 	case s.table != nil:
 		child := r.children[s.table.Fieldname]
 		if child == nil {
-			return nil
+			return nil // LEFT JOIN: no child row
 		}
-		return child[s.field]
+		v = child[s.field]
 	case s.link != nil:
-		return r.linked(s.link, s.field)
+		v = r.linked(s.link, s.field)
+	default:
+		v = fieldValue(r.doc, s.field, r.name)
 	}
-	return fieldValue(r.doc, s.field, r.name)
+	if v == nil {
+		return ZeroOf(s.ftype)
+	}
+	return v
+}
+
+// ZeroOf is what a missing value of a field type reads as: 0 for numeric
+// types (Frappe's numeric columns are NOT NULL DEFAULT 0, so a field added
+// to a DocType later reads 0 on older documents), NULL otherwise.
+func ZeroOf(fieldtype string) any {
+	switch k, _ := meta.KindOf(fieldtype); k {
+	case meta.KindInt:
+		return int64(0)
+	case meta.KindFloat:
+		return 0.0
+	}
+	return nil
 }
 
 // row is one candidate result row: a document, and for joins one row of
@@ -85,22 +104,20 @@ type row struct {
 }
 
 func (r *row) linked(link *meta.Field, field string) any {
-	if d, ok := r.links[link.Fieldname]; ok {
-		return fieldValue(d, field, "")
+	d, ok := r.links[link.Fieldname]
+	if !ok {
+		if target := NameString(r.doc[link.Fieldname]); target != "" {
+			d = r.ex.linkedDoc(link.Options, target)
+		}
+		if r.links == nil {
+			r.links = map[string]map[string]any{}
+		}
+		r.links[link.Fieldname] = d
 	}
-	target := NameString(r.doc[link.Fieldname])
-	var d map[string]any
-	if target != "" {
-		d = r.ex.linkedDoc(link.Options, target)
-	}
-	if r.links == nil {
-		r.links = map[string]map[string]any{}
-	}
-	r.links[link.Fieldname] = d
 	if d == nil {
 		return nil
 	}
-	return fieldValue(d, field, target)
+	return fieldValue(d, field, NameString(d[meta.FieldName]))
 }
 
 type condition struct {
@@ -178,6 +195,8 @@ func (s *Store) Count(ctx context.Context, q Query) (int64, string, error) {
 }
 
 func (s *Store) prepare(q Query) (*executor, error) {
+	s.regMu.RLock()
+	defer s.regMu.RUnlock()
 	d := s.registry.Get(q.DocType)
 	if d == nil {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownDocType, q.DocType)
@@ -312,12 +331,17 @@ func (ex *executor) resolve() error {
 		k := sortKey{desc: o.Desc, alias: -1}
 		if o.Table == "" {
 			for i, c := range ex.cols {
-				if c.name == o.Field && (c.fn != "" || c.src.field != o.Field) {
-					k.alias = i
+				if c.name != o.Field || (c.fn == "" && c.src.field == o.Field) {
+					continue
+				}
+				if c.fn != "" {
+					k.alias = i // an aggregate's alias: sort the output rows
+				} else {
+					k.src = c.src // "x as y" ordered by y: sort by x
 				}
 			}
 		}
-		if k.alias < 0 {
+		if k.alias < 0 && k.src.field == "" {
 			src, err := ex.resolveSource(o.Table, "", o.Field)
 			if err != nil {
 				return err
@@ -416,6 +440,10 @@ func (ex *executor) linkedDoc(doctype, name string) map[string]any {
 	var doc map[string]any
 	if rec, err := getRecord(ex.snap, doctype, name); err == nil {
 		doc = rec.Doc
+	} else if stored, ok, _ := findName(ex.snap, doctype, name); ok {
+		if rec, err := getRecord(ex.snap, doctype, stored); err == nil {
+			doc = rec.Doc // a link written in another case, as MariaDB finds it
+		}
 	}
 	ex.linkDoc[k] = doc
 	return doc
@@ -503,11 +531,24 @@ func page[T any](rows []T, start, limit int) []T {
 	return rows
 }
 
+// foldedKey is a map key for values that compare as the indexes do
+// (strings without regard to case, as MariaDB's GROUP BY and DISTINCT).
+func foldedKey(vals ...any) string {
+	folded := make([]any, len(vals))
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			v = query.FoldKey(s)
+		}
+		folded[i] = v
+	}
+	return fmt.Sprintf("%#v", folded)
+}
+
 func distinctRows(rows [][]any) [][]any {
 	seen := map[string]bool{}
 	out := rows[:0]
 	for _, r := range rows {
-		k := fmt.Sprintf("%#v", r)
+		k := foldedKey(r...)
 		if !seen[k] {
 			seen[k] = true
 			out = append(out, r)

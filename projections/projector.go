@@ -40,6 +40,9 @@ func (p *Projector) Run(ctx context.Context) error {
 	from := p.store.Applied() + 1
 	r, err := p.log.Read(ctx, from)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	defer r.Close()
@@ -57,6 +60,11 @@ func (p *Projector) Run(ctx context.Context) error {
 			if m.Seq <= p.store.Applied() {
 				// A redelivery after a consumer reset: already applied.
 			} else if err := ab.applyMsg(m); err != nil {
+				var bad *badEvent
+				if !errors.As(err, &bad) {
+					ab.b.Close()
+					return fmt.Errorf("projections: apply seq %d: %w", m.Seq, err)
+				}
 				p.failed.Add(1)
 				p.logger.Error("projector skipped an event it cannot apply", "seq", m.Seq, "subject", m.Subject, "err", err)
 			}
@@ -82,6 +90,10 @@ func (p *Projector) Run(ctx context.Context) error {
 func (s *Store) commit(ab *batch) error {
 	if ab.events == 0 {
 		return ab.b.Close()
+	}
+	if ab.regChanged {
+		s.regMu.Lock()
+		defer s.regMu.Unlock()
 	}
 	if err := ab.commit(); err != nil {
 		return err

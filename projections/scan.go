@@ -41,6 +41,10 @@ func (ex *executor) run(ctx context.Context, countOnly bool) ([]*row, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ex.q.Start > 0 && int64(ex.q.Start) >= total && len(ex.joins) == 0 && len(ex.group) == 0 && !ex.aggregated() && !countOnly {
+		ex.plan = append(ex.plan, fmt.Sprintf("limit_start %d is past the %d documents", ex.q.Start, total))
+		return nil, nil
+	}
 	want := 0 // rows needed from an ordered scan; 0: all
 	if ex.q.Limit > 0 && len(ex.group) == 0 && !ex.aggregated() && !ex.distinct() && !countOnly {
 		want = ex.q.Start + ex.q.Limit
@@ -254,9 +258,11 @@ func (ex *executor) orderedScan(ctx context.Context, want int) ([]*row, error) {
 	return rows, it.Error()
 }
 
-// sortTies orders rows that tie on the first sort key by the rest.
+// sortTies orders rows whose index keys tie on the first sort key: by
+// the full values (an index key holds at most maxIndexedString bytes of a
+// string) and then by the remaining keys.
 func (ex *executor) sortTies(rows []*row) {
-	if len(ex.order) > 1 && len(rows) > 1 {
+	if len(rows) > 1 {
 		ex.sortRows(rows)
 	}
 }

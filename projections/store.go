@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -15,6 +16,8 @@ import (
 
 	"docket/eventlog"
 	"docket/projections/keys"
+	"docket/projections/meta"
+	"docket/projections/query"
 )
 
 // Key prefixes. Every key is one prefix byte followed by tuple-encoded
@@ -67,6 +70,11 @@ type Store struct {
 	log      *slog.Logger
 	registry *Registry
 	waiter   *waiter
+	// regMu makes a schema change atomic for queries: a batch that changes
+	// the registry commits and publishes it under the write lock, and a
+	// query reads the registry and takes its snapshot under the read lock,
+	// so it never pairs one schema with the other's indexes.
+	regMu sync.RWMutex
 }
 
 // Open opens (or creates) the Pebble read model in dir.
@@ -311,4 +319,31 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
 	panic(fmt.Sprintf(format, args...))
+}
+
+// FindName finds the stored name of a document by its name compared
+// without regard to case, through the name index.
+func (s *Store) FindName(doctype, name string) (string, bool, error) {
+	return findName(s.db, doctype, name)
+}
+
+func findName(r reader, doctype, name string) (string, bool, error) {
+	prefix := appendIndexValue(indexPrefix(doctype, meta.FieldName), name)
+	it, err := r.NewIter(prefixRange(prefix))
+	if err != nil {
+		return "", false, err
+	}
+	defer it.Close()
+	base := len(indexPrefix(doctype, meta.FieldName))
+	want := query.FoldKey(name)
+	for it.First(); it.Valid(); it.Next() {
+		_, stored, err := nameOfIndexKey(base, it.Key())
+		if err != nil {
+			return "", false, err
+		}
+		if query.FoldKey(stored) == want {
+			return stored, true, nil
+		}
+	}
+	return "", false, it.Error()
 }

@@ -83,24 +83,34 @@ func toInt(v any) (int64, error) {
 	case int:
 		return int64(x), nil
 	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) || x > math.MaxInt64 || x < math.MinInt64 {
-			return 0, fmt.Errorf("%w: %v is not an integer", ErrType, x)
-		}
-		return int64(x), nil
+		return floatToInt(x)
 	case string:
 		s := strings.TrimSpace(x)
 		if s == "" {
 			return 0, nil
 		}
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err == nil {
 			return n, nil
 		}
-		if f, err := strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-			return int64(f), nil
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("%w: %s is out of the integer range", ErrType, s)
+		}
+		if f, err := strconv.ParseFloat(strings.ReplaceAll(s, ",", ""), 64); err == nil {
+			return floatToInt(f)
 		}
 		return 0, fmt.Errorf("%w: %q is not an integer", ErrType, x)
 	}
 	return 0, fmt.Errorf("%w: expected an integer, got %s", ErrType, jsonKind(v))
+}
+
+// floatToInt truncates a float to an integer (as Frappe's cint does),
+// refusing values outside the int64 range.
+func floatToInt(f float64) (int64, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) || f >= 0x1p63 || f <= -0x1p63 {
+		return 0, fmt.Errorf("%w: %v is out of the integer range", ErrType, f)
+	}
+	return int64(f), nil
 }
 
 func toFloat(v any) (float64, error) {
