@@ -225,8 +225,15 @@ func (s *Service) SetAPISecret(ctx context.Context, apiKeyID, user string) (stri
 	return secret, nil
 }
 
+// maxAPIKeyLen bounds an API key from a request: keys are 15 characters;
+// anything long is refused before it reaches the key-value store.
+const maxAPIKeyLen = 64
+
 // CheckAPIKey returns the user of an API key and secret.
 func (s *Service) CheckAPIKey(ctx context.Context, k, secret string) (string, error) {
+	if k == "" || secret == "" || len(k) > maxAPIKeyLen || len(secret) > 512 {
+		return "", ErrBadCredentials
+	}
 	v, err := s.get(ctx, key("apikey", k))
 	if err != nil {
 		return "", err

@@ -2,6 +2,7 @@ package methods
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"strings"
 
@@ -46,23 +47,22 @@ func IntArg(args map[string]any, key string, def int) (n int, given bool, err er
 	if !ok || v == nil {
 		return def, false, nil
 	}
-	switch x := v.(type) {
-	case int64:
-		return int(x), true, nil
-	case float64:
-		return int(x), true, nil
-	case string:
-		s := strings.TrimSpace(x)
-		if s == "" {
-			return def, false, nil
-		}
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return 0, false, newError(ValidationError, "Argument %s must be an integer, not %q", key, x)
-		}
-		return n, true, nil
+	if s, ok := v.(string); ok && strings.TrimSpace(s) == "" {
+		return def, false, nil
 	}
-	return 0, false, newError(ValidationError, "Argument %s must be an integer", key)
+	if f, ok := v.(float64); ok && f != math.Trunc(f) {
+		return 0, false, newError(ValidationError, "Argument %s must be an integer, not %v", key, f)
+	}
+	cv, cerr := meta.Coerce(meta.Int, v, nil)
+	if cerr != nil {
+		return 0, false, newError(ValidationError, "Argument %s must be an integer, not %v", key, v)
+	}
+	if s, ok := v.(string); ok {
+		if _, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err != nil {
+			return 0, false, newError(ValidationError, "Argument %s must be an integer, not %q", key, s)
+		}
+	}
+	return int(cv.(int64)), true, nil
 }
 
 // StringArg returns a text argument ("" when absent).
@@ -80,6 +80,10 @@ func StringArg(args map[string]any, key string) string {
 
 // DefaultPageLength is the page size of a list when none is asked for.
 const DefaultPageLength = 20
+
+// maxRows bounds offsets and page sizes (larger ones mean "past the end"
+// and "all").
+const maxRows = 1 << 40
 
 // ListQuery builds a list query from Frappe's list arguments: fields,
 // filters, or_filters, order_by, group_by, limit_start,
@@ -121,6 +125,11 @@ func ListQuery(doctype string, args map[string]any, env query.Env, v2 bool) (pro
 	}
 	if q.Start < 0 || page < 0 {
 		return q, newError(ValidationError, "limit_start and limit_page_length must not be negative")
+	}
+	// Offsets and pages beyond any real table are the same as these.
+	q.Start = min(q.Start, maxRows)
+	if page > maxRows {
+		page = 0 // all
 	}
 	q.Limit = page
 	return q, nil

@@ -11,6 +11,8 @@ type controller struct {
 	beforeInsert func(tx *Tx, doc map[string]any)
 	// beforeValidate runs on every save before validation.
 	beforeValidate func(tx *Tx, doc, orig map[string]any)
+	// onTrash runs before a delete and may refuse it.
+	onTrash func(tx *Tx, name string) error
 }
 
 var controllers = map[string]controller{
@@ -28,6 +30,20 @@ var controllers = map[string]controller{
 				}
 			}
 			doc["full_name"] = strings.Join(parts, " ")
+		},
+		onTrash: func(tx *Tx, name string) error {
+			if name == Administrator || name == Guest {
+				return newError(ValidationError, "User %s cannot be deleted", name)
+			}
+			return nil
+		},
+	},
+	"Role": {
+		onTrash: func(tx *Tx, name string) error {
+			if isStandardRole(name) {
+				return newError(ValidationError, "Standard Role %s cannot be deleted", name)
+			}
+			return nil
 		},
 	},
 }

@@ -80,10 +80,19 @@ func (d *Docs) Meta(doctype string) (*meta.DocType, error) {
 
 // Get returns the current version of a document.
 func (d *Docs) Get(doctype, name string) (map[string]any, error) {
-	if _, err := d.Meta(doctype); err != nil {
+	m, err := d.Meta(doctype)
+	if err != nil {
 		return nil, err
 	}
 	rec, err := d.store.Get(doctype, name)
+	if errors.Is(err, projections.ErrNotFound) && claimsNames(m) {
+		// Names compare without regard to case, as on Frappe's MariaDB.
+		if stored, ok, ferr := d.store.FindName(doctype, name); ferr != nil {
+			return nil, ferr
+		} else if ok {
+			rec, err = d.store.Get(doctype, stored)
+		}
+	}
 	if errors.Is(err, projections.ErrNotFound) {
 		return nil, NotFound(doctype, name)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,10 @@ func (tx *Tx) autoname(ctx context.Context, d *meta.DocType, doc map[string]any,
 	case rule == "" || rule == "hash":
 		return randomName(), nil
 	case strings.EqualFold(rule, "prompt"):
+		switch clientName.(type) {
+		case int64, float64:
+			return nil, newError(NameError, "Invalid name type (integer) for varchar name column")
+		}
 		name, _ := clientName.(string)
 		if name == "" {
 			name, _ = doc["__newname"].(string)
@@ -87,6 +92,11 @@ func (tx *Tx) autoname(ctx context.Context, d *meta.DocType, doc map[string]any,
 		}
 		if series == "" {
 			return nil, newError(ValidationError, "Naming Series mandatory")
+		}
+		if f := d.Field("naming_series"); f != nil && f.Fieldtype == meta.Select {
+			if opts := f.SelectOptions(); len(opts) > 0 && !slices.Contains(opts, series) {
+				return nil, newError(ValidationError, "Naming Series %q is not one of the options of %s", truncate(series, 60), d.Name)
+			}
 		}
 		if !strings.Contains(series, "#") {
 			series += ".#####"
@@ -180,6 +190,14 @@ func (tx *Tx) namePart(part string, doc map[string]any, braced bool) string {
 		return ""
 	}
 	return part
+}
+
+// truncate shortens text for a message.
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
 
 func pad(n int64, width int) string {

@@ -232,6 +232,9 @@ func (tx *Tx) claim(ctx context.Context, d *meta.DocType, f *meta.Field, key, na
 		return nil // not ours to release
 	case !release && holder == name:
 		return nil // already ours
+	case !release && holder != "" && f.Fieldname == meta.FieldName:
+		return &Error{Exc: DuplicateEntryError, Title: "Duplicate Name",
+			Msg: d.Name + " " + holder + " already exists (names are compared without regard to case)"}
 	case !release && holder != "":
 		return &Error{Exc: UniqueValidationError, Title: "Duplicate Entry",
 			Msg: f.DisplayLabel() + " must be unique: " + d.Name + " " + holder + " already has the value " + key}

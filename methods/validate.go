@@ -242,17 +242,21 @@ func (tx *Tx) validate(ctx context.Context, d *meta.DocType, doc map[string]any,
 				return newError(InvalidEmailAddressError, "%s is not a valid Email Address", s)
 			}
 		case f.Fieldtype == meta.Link && s != "":
-			if err := tx.checkLink(ctx, f.Options, f, s); err != nil {
+			stored, err := tx.checkLink(ctx, f.Options, f, s)
+			if err != nil {
 				return err
 			}
+			doc[f.Fieldname] = stored
 		case f.Fieldtype == meta.DynamicLink && s != "":
 			target, _ := doc[f.Options].(string)
 			if target == "" {
 				return newError(ValidationError, "%s is set but %s is empty", f.DisplayLabel(), f.Options)
 			}
-			if err := tx.checkLink(ctx, target, f, s); err != nil {
+			stored, err := tx.checkLink(ctx, target, f, s)
+			if err != nil {
 				return err
 			}
+			doc[f.Fieldname] = stored
 		}
 	}
 	if len(missing) > 0 {
@@ -270,24 +274,32 @@ func (tx *Tx) validate(ctx context.Context, d *meta.DocType, doc map[string]any,
 	return nil
 }
 
-func (tx *Tx) checkLink(ctx context.Context, doctype string, f *meta.Field, value string) error {
+// checkLink checks that a Link value names an existing document and
+// returns its stored name (a name given in another case is corrected,
+// as Frappe does).
+func (tx *Tx) checkLink(ctx context.Context, doctype string, f *meta.Field, value string) (string, error) {
 	if tx.system {
-		return nil // bootstrap: the documents linked to come in the same start
+		return value, nil // bootstrap: the documents linked to come in the same start
 	}
 	if doctype == "DocType" {
 		if tx.metaOf(value) != nil {
-			return nil
+			return value, nil
 		}
-	} else if tx.metaOf(doctype) != nil {
+	} else if d := tx.metaOf(doctype); d != nil {
 		ok, err := tx.Exists(ctx, doctype, value)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if ok {
-			return nil
+			return value, nil
+		}
+		if stored, err := tx.resolveName(ctx, d, value); err != nil {
+			return "", err
+		} else if stored != value {
+			return stored, nil
 		}
 	}
-	return &Error{Exc: LinkValidationError, Title: "Invalid Link",
+	return "", &Error{Exc: LinkValidationError, Title: "Invalid Link",
 		Msg: fmt.Sprintf("Could not find %s: %s", f.DisplayLabel(), value)}
 }
 

@@ -1,0 +1,80 @@
+package methods
+
+import (
+	"errors"
+	"slices"
+
+	"docket/projections"
+	"docket/projections/meta"
+)
+
+// SystemManager is the role that administers users, roles and DocTypes.
+const SystemManager = "System Manager"
+
+// HasRole reports whether user has role (the Administrator has every
+// role).
+func (d *Docs) HasRole(user, role string) (bool, error) {
+	if user == Administrator {
+		return true, nil
+	}
+	rec, err := d.store.Get("User", user)
+	if errors.Is(err, projections.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, r := range childRowsOf(rec.Doc["roles"]) {
+		if r["role"] == role {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// privilegedUserFields are the User fields only a System Manager may
+// change, even on their own User document.
+var privilegedUserFields = []string{"roles", "enabled", "user_type", "api_key", "email", "username", "role_profile_name"}
+
+// checkPrivileged guards what must not wait for role permissions: only a
+// System Manager (or the Administrator) may write DocTypes, Roles and
+// other users' User documents, and change privileged fields of their own.
+// Other doctypes are open to every logged-in user until DocPerm rows are
+// enforced.
+func (tx *Tx) checkPrivileged(d *meta.DocType, name string, patch map[string]any, deleting bool) error {
+	if tx.system || tx.user == Administrator {
+		return nil
+	}
+	switch d.Name {
+	case "DocType", "Role":
+	case "User":
+		if name == tx.user && !deleting {
+			touches := false
+			for _, k := range privilegedUserFields {
+				_, has := patch[k]
+				touches = touches || has
+			}
+			if !touches {
+				return nil
+			}
+		}
+	default:
+		return nil
+	}
+	ok, err := tx.docs.HasRole(tx.user, SystemManager)
+	if err != nil || ok {
+		return err
+	}
+	return &Error{Exc: PermissionError, Title: "Not Permitted",
+		Msg: "Not permitted: only a System Manager may change " + d.Name + " documents" + whose(d.Name, name)}
+}
+
+func whose(doctype, name string) string {
+	if name == "" || doctype != "User" {
+		return ""
+	}
+	return " (" + name + ")"
+}
+
+// standardRoles cannot be deleted.
+func isStandardRole(name string) bool { return slices.Contains(StandardRoles, name) }
