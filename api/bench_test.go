@@ -157,4 +157,3 @@ func BenchmarkCount(b *testing.B) {
 		httpGet(b, client, url, n.AdminToken)
 	}
 }
-

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/nats-io/nats.go"
+
 	"docket/auth"
+	"docket/eventlog"
 	"docket/methods"
 	"docket/projections"
 	"docket/projections/query"
@@ -91,6 +94,10 @@ func toFrappe(err error) *frappeError {
 		return &frappeError{Exc: qe.Type, Msg: qe.Msg, cause: err}
 	case errors.Is(err, projections.ErrUnknownDocType):
 		return &frappeError{Exc: "DoesNotExistError", Msg: err.Error()[len(projections.ErrUnknownDocType.Error())+2:] + " not found", cause: err}
+	case errors.Is(err, eventlog.ErrSubjectTooLong):
+		return &frappeError{Exc: "ValidationError", Msg: "A name, series or unique value is too long", cause: err}
+	case errors.Is(err, eventlog.ErrTooLarge), errors.Is(err, nats.ErrMaxPayload):
+		return &frappeError{Exc: "RequestEntityTooLarge", Msg: fmt.Sprintf("The document is too large: a document version may take at most %d bytes", eventlog.MaxPayload), cause: err}
 	case errors.As(err, &mbe):
 		return &frappeError{Exc: "RequestEntityTooLarge", Msg: fmt.Sprintf("Request body exceeds the maximum allowed size of %d bytes", mbe.Limit), cause: err}
 	case errors.Is(err, auth.ErrBadHeader):

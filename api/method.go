@@ -80,6 +80,11 @@ func (s *Server) generateKeys(ctx context.Context, c *methods.Call) (any, error)
 	if user == "" {
 		return nil, errorf("ValidationError", "Argument user is required")
 	}
+	if ok, err := s.docs.HasRole(c.User, methods.SystemManager); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, &frappeError{Exc: "PermissionError", Title: "Not Permitted", Msg: "Not permitted: only a System Manager may generate API keys"}
+	}
 	doc, err := s.docs.Get("User", user)
 	if err != nil {
 		return nil, err

@@ -47,6 +47,10 @@ func (s *Server) renderDoc(d *meta.DocType, doc map[string]any, omitNulls bool) 
 			o.Set(f.Fieldname, rows)
 			continue
 		}
+		if v == nil {
+			v = projections.ZeroOf(f.Fieldtype) // numeric fields read 0, never null
+			ok = ok || v != nil
+		}
 		if !ok && omitNulls {
 			continue
 		}

@@ -15,6 +15,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 		mux.Handle("DELETE "+prefix+"/resource/{doctype}/{name...}", s.adapt(s.deleteDoc, loggedIn, false))
 		mux.Handle("POST "+prefix+"/resource/{doctype}/{name...}", s.adapt(s.runDocMethod, loggedIn, false))
 		mux.Handle(prefix+"/method/{method...}", s.adapt(s.callMethod, guestOK, false))
+		// Without a name there is nothing to update or delete. Binding these
+		// keeps ServeMux from redirecting to the {name...} routes.
+		mux.Handle("PUT "+prefix+"/resource/{doctype}", s.adapt(s.notFound, loggedIn, false))
+		mux.Handle("DELETE "+prefix+"/resource/{doctype}", s.adapt(s.notFound, loggedIn, false))
+	}
+	for _, m := range []string{"PUT", "PATCH", "DELETE"} {
+		mux.Handle(m+" /api/v2/document/{doctype}", s.adapt(s.notFound, loggedIn, true))
 	}
 	mux.Handle("GET /api/v2/document/{doctype}", s.adapt(s.listDocs, loggedIn, true))
 	mux.Handle("POST /api/v2/document/{doctype}", s.adapt(s.createDoc, loggedIn, true))
