@@ -92,6 +92,8 @@ func toFrappe(err error) *frappeError {
 		return &frappeError{Exc: me.Exc, Msg: me.Msg, Title: me.Title, Messages: me.Messages, cause: err}
 	case errors.As(err, &qe):
 		return &frappeError{Exc: qe.Type, Msg: qe.Msg, cause: err}
+	case errors.Is(err, projections.ErrNoParent):
+		return &frappeError{Exc: "PermissionError", Msg: err.Error()[len("projections: "):], Title: "Not Permitted", cause: err}
 	case errors.Is(err, projections.ErrUnknownDocType):
 		return &frappeError{Exc: "DoesNotExistError", Msg: err.Error()[len(projections.ErrUnknownDocType.Error())+2:] + " not found", cause: err}
 	case errors.Is(err, eventlog.ErrSubjectTooLong):

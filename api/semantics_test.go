@@ -376,3 +376,35 @@ func TestRestartAndRebuild(t *testing.T) {
 }
 
 func q(s string) string { return url.QueryEscape(s) }
+
+// TestChildTableList lists child rows through their parent, as
+// GET /api/resource/{child doctype}?parent={parent doctype} does.
+func TestChildTableList(t *testing.T) {
+	n := apitest.Start(t, "")
+	c := n.Admin(t)
+	createDocTypes(t, c)
+	c.Do(t, "POST", "/api/resource/Project Task", map[string]any{"title": "a", "items": []any{
+		map[string]any{"item": "x", "qty": 1}, map[string]any{"item": "y", "qty": 2}}}, 200, nil)
+	c.Do(t, "POST", "/api/resource/Project Task", map[string]any{"title": "b", "items": []any{map[string]any{"item": "z", "qty": 3}}}, 200, nil)
+	c.Do(t, "POST", "/api/resource/Project Task", map[string]any{"title": "empty"}, 200, nil)
+	var list struct{ Data []map[string]any }
+	c.Do(t, "GET", "/api/resource/Task Item?parent=Project%20Task&fields="+q(`["item","qty","parent","idx"]`)+"&order_by=item%20asc", nil, 200, &list)
+	if len(list.Data) != 3 || list.Data[0]["item"] != "x" || list.Data[2]["item"] != "z" || list.Data[2]["qty"] != float64(3) {
+		t.Fatalf("child rows %v", list.Data)
+	}
+	c.Do(t, "GET", "/api/resource/Task Item?parent=Project%20Task&filters="+q(`[["qty",">=",2]]`)+"&fields="+q(`["item"]`)+"&order_by=item%20asc", nil, 200, &list)
+	if len(list.Data) != 2 || list.Data[0]["item"] != "y" {
+		t.Fatalf("filtered child rows %v", list.Data)
+	}
+	var count struct{ Message int }
+	c.Do(t, "GET", "/api/method/frappe.client.get_count?doctype=Task%20Item&parent=Project%20Task", nil, 200, &count)
+	if count.Message != 3 {
+		t.Fatalf("count of child rows %d", count.Message)
+	}
+	var e envelope
+	c.Do(t, "GET", "/api/resource/Task Item", nil, 403, &e)
+	if e.ExcType != "PermissionError" {
+		t.Fatalf("child list without parent: %s", e.ExcType)
+	}
+	c.Do(t, "GET", "/api/resource/Task Item?parent=ToDo", nil, 403, nil)
+}

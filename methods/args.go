@@ -90,7 +90,7 @@ const maxRows = 1 << 40
 // limit_page_length (0: all) and its alias limit. v2 lists page by
 // "limit" and may offset by "start".
 func ListQuery(doctype string, args map[string]any, env query.Env, v2 bool) (projections.Query, error) {
-	q := projections.Query{DocType: doctype, Env: env}
+	q := projections.Query{DocType: doctype, Parent: StringArg(args, "parent"), Env: env}
 	var err error
 	if q.Fields, err = query.ParseFields(args["fields"]); err != nil {
 		return q, err
@@ -140,7 +140,7 @@ func Count(ctx context.Context, d *Docs, doctype string, args map[string]any, en
 	if _, err := d.Meta(doctype); err != nil {
 		return 0, err
 	}
-	q := projections.Query{DocType: doctype, Env: env}
+	q := projections.Query{DocType: doctype, Parent: StringArg(args, "parent"), Env: env}
 	var err error
 	if q.Filters, err = query.ParseFilters(args["filters"]); err != nil {
 		return 0, err

@@ -19,7 +19,10 @@ import (
 // get_list: fields, filters (AND), or_filters (OR, then AND-ed with the
 // filters), order_by, group_by and paging.
 type Query struct {
-	DocType   string
+	DocType string
+	// Parent is the parent doctype when DocType is a child table: the
+	// query then lists child rows of that parent's documents.
+	Parent    string
 	Fields    []query.Field     // nil: name only
 	Filters   []query.Condition // AND
 	OrFilters []query.Condition // OR
@@ -154,6 +157,9 @@ type executor struct {
 	linkDoc  map[string]map[string]any
 	plan     []string
 	examined int
+	// childRows: the query lists rows of a child table (counted as rows,
+	// not as parent documents).
+	childRows bool
 }
 
 // List runs a list query.
@@ -187,6 +193,9 @@ func (s *Store) Count(ctx context.Context, q Query) (int64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
+	if ex.childRows {
+		return int64(len(rows)), strings.Join(ex.plan, "; "), nil
+	}
 	seen := map[string]bool{}
 	for _, r := range rows {
 		seen[r.name] = true
@@ -201,12 +210,89 @@ func (s *Store) prepare(q Query) (*executor, error) {
 	if d == nil {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownDocType, q.DocType)
 	}
-	ex := &executor{reg: s.registry, d: d, q: q, linkDoc: map[string]map[string]any{}}
+	childRows := d.IsTable
+	if childRows {
+		var err error
+		if d, q, err = s.childQuery(d, q); err != nil {
+			return nil, err
+		}
+	}
+	ex := &executor{reg: s.registry, d: d, q: q, linkDoc: map[string]map[string]any{}, childRows: childRows}
 	if err := ex.resolve(); err != nil {
 		return nil, err
 	}
 	ex.snap = s.db.NewSnapshot()
 	return ex, nil
+}
+
+// ErrNoParent is returned for a list of a child table without a valid
+// parent doctype.
+var ErrNoParent = errors.New("projections: a child table is listed through its parent doctype")
+
+// childQuery turns a list of child rows (doctype a child table, Parent
+// its parent doctype) into a query over the parent joined with the table:
+// every unqualified field, filter and sort key refers to the child row,
+// and parents without rows drop out (an inner join).
+func (s *Store) childQuery(child *meta.DocType, q Query) (*meta.DocType, Query, error) {
+	parent := s.registry.Get(q.Parent)
+	if parent == nil {
+		return nil, q, fmt.Errorf("%w: %s needs a valid parent, not %q", ErrNoParent, child.Name, q.Parent)
+	}
+	var table string
+	for _, tf := range parent.TableFields() {
+		if tf.Options == child.Name {
+			table = tf.Fieldname
+			break
+		}
+	}
+	if table == "" {
+		return nil, q, fmt.Errorf("%w: %s has no table of %s", ErrNoParent, parent.Name, child.Name)
+	}
+	onChild := func(t, dt string) (string, string) {
+		if (t == "" && dt == "") || dt == child.Name || t == child.Name {
+			return table, ""
+		}
+		return t, dt
+	}
+	fields := q.Fields
+	if len(fields) == 0 {
+		fields = []query.Field{{Name: meta.FieldName}}
+	}
+	q.Fields = nil
+	for _, f := range fields {
+		if f.Name == "*" && f.Func == "" {
+			for _, c := range starColumns(child) {
+				q.Fields = append(q.Fields, query.Field{Table: table, Name: c})
+			}
+			continue
+		}
+		f.Table, _ = onChild(f.Table, "")
+		q.Fields = append(q.Fields, f)
+	}
+	conds := func(in []query.Condition) []query.Condition {
+		out := make([]query.Condition, len(in))
+		for i, c := range in {
+			c.Table, c.DocType = onChild(c.Table, c.DocType)
+			out[i] = c
+		}
+		return out
+	}
+	q.Filters = append(conds(q.Filters), query.Condition{Table: table, Field: meta.FieldName, Op: "is", Value: "set"})
+	q.OrFilters = conds(q.OrFilters)
+	order := q.OrderBy
+	if len(order) == 0 {
+		order = []query.Order{{Field: meta.FieldIdx}}
+	}
+	q.OrderBy = nil
+	for _, o := range order {
+		o.Table, _ = onChild(o.Table, "")
+		q.OrderBy = append(q.OrderBy, o)
+	}
+	for i := range q.GroupBy {
+		q.GroupBy[i].Table, _ = onChild(q.GroupBy[i].Table, "")
+	}
+	q.DocType, q.Parent = parent.Name, ""
+	return parent, q, nil
 }
 
 // resolveSource finds where table.field lives: the main doctype, one of
