@@ -37,7 +37,7 @@ func (s *Server) renderDoc(d *meta.DocType, doc map[string]any, omitNulls bool) 
 		if kind == meta.KindTable {
 			cd := s.docs.Store().Registry().Get(f.Options)
 			rows := []any{}
-			for _, r := range childRows(v) {
+			for _, r := range meta.Rows(v) {
 				if cd == nil {
 					rows = append(rows, r)
 					continue
@@ -58,17 +58,6 @@ func (s *Server) renderDoc(d *meta.DocType, doc map[string]any, omitNulls bool) 
 	}
 	o.Set("doctype", d.Name)
 	return o
-}
-
-func childRows(v any) []map[string]any {
-	list, _ := v.([]any)
-	out := make([]map[string]any, 0, len(list))
-	for _, x := range list {
-		if m, ok := x.(map[string]any); ok {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // renderRows writes list rows as objects (as_dict) or arrays, keeping

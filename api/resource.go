@@ -78,9 +78,19 @@ func (s *Server) createDoc(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
+	return s.writeDoc(w, r, c, doctype, func(tx *methods.Tx) (map[string]any, error) {
+		return tx.Insert(r.Context(), doctype, in)
+	})
+}
+
+// writeDoc runs one document write in a transaction and answers with the
+// document written.
+func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, c *call, doctype string,
+	write func(tx *methods.Tx) (map[string]any, error)) error {
 	var doc map[string]any
-	_, err = s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
-		doc, err = tx.Insert(r.Context(), doctype, in)
+	_, err := s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
+		var err error
+		doc, err = write(tx)
 		return err
 	})
 	if err != nil {
@@ -104,20 +114,9 @@ func (s *Server) updateDoc(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	var doc map[string]any
-	_, err = s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
-		doc, err = tx.Update(r.Context(), doctype, name, in)
-		return err
+	return s.writeDoc(w, r, c, doctype, func(tx *methods.Tx) (map[string]any, error) {
+		return tx.Update(r.Context(), doctype, name, in)
 	})
-	if err != nil {
-		return err
-	}
-	d, err := s.docs.Meta(doctype)
-	if err != nil {
-		return err
-	}
-	s.respond(w, c, http.StatusOK, "data", s.renderDoc(d, doc, !c.v2))
-	return nil
 }
 
 // deleteDoc serves DELETE /api/resource/{doctype}/{name}: 202 {"data":"ok"}.
@@ -160,20 +159,9 @@ func (s *Server) runDocMethod(w http.ResponseWriter, r *http.Request, c *call) e
 	default:
 		return errorf("ValidationError", "Method %q is not whitelisted on %s", method, doctype)
 	}
-	var doc map[string]any
-	_, err = s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
-		doc, err = tx.Update(r.Context(), doctype, name, map[string]any{meta.FieldDocstatus: status})
-		return err
+	return s.writeDoc(w, r, c, doctype, func(tx *methods.Tx) (map[string]any, error) {
+		return tx.Update(r.Context(), doctype, name, map[string]any{meta.FieldDocstatus: status})
 	})
-	if err != nil {
-		return err
-	}
-	d, err := s.docs.Meta(doctype)
-	if err != nil {
-		return err
-	}
-	s.respond(w, c, http.StatusOK, "data", s.renderDoc(d, doc, !c.v2))
-	return nil
 }
 
 // doctypeMeta serves GET /api/v2/doctype/{doctype}/meta.

@@ -24,7 +24,7 @@ func (d *Docs) HasRole(user, role string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for _, r := range childRowsOf(rec.Doc["roles"]) {
+	for _, r := range meta.Rows(rec.Doc["roles"]) {
 		if r["role"] == role {
 			return true, nil
 		}

@@ -95,22 +95,7 @@ func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (ma
 	doc[meta.FieldModifiedBy] = tx.user
 	doc[meta.FieldDocstatus] = int64(docstatus)
 	doc[meta.FieldIdx] = int64(0)
-	tx.stampRows(d, doc, nameStr, now)
-	if ctl.beforeValidate != nil {
-		ctl.beforeValidate(tx, doc, nil)
-	}
-	if err := tx.fetchFrom(ctx, d, doc); err != nil {
-		return nil, err
-	}
-	if err := tx.validate(ctx, d, doc, ""); err != nil {
-		return nil, err
-	}
-	if doctype == "DocType" {
-		if err := tx.checkDocType(doc); err != nil {
-			return nil, err
-		}
-	}
-	if err := tx.claimUniques(ctx, d, nil, doc, nameStr); err != nil {
+	if err := tx.prepareSave(ctx, d, nil, doc, nameStr, now); err != nil {
 		return nil, err
 	}
 	if claimsNames(d) {
@@ -177,22 +162,7 @@ func (tx *Tx) Update(ctx context.Context, doctype, name string, patch map[string
 	doc[meta.FieldModified] = now
 	doc[meta.FieldModifiedBy] = tx.user
 	doc[meta.FieldDocstatus] = int64(newStatus)
-	tx.stampRows(d, doc, name, now)
-	if ctl := controllers[doctype]; ctl.beforeValidate != nil {
-		ctl.beforeValidate(tx, doc, orig)
-	}
-	if err := tx.fetchFrom(ctx, d, doc); err != nil {
-		return nil, err
-	}
-	if err := tx.validate(ctx, d, doc, ""); err != nil {
-		return nil, err
-	}
-	if doctype == "DocType" {
-		if err := tx.checkDocType(doc); err != nil {
-			return nil, err
-		}
-	}
-	if err := tx.claimUniques(ctx, d, orig, doc, name); err != nil {
+	if err := tx.prepareSave(ctx, d, orig, doc, name, now); err != nil {
 		return nil, err
 	}
 	tx.nameSecrets(secretsBefore, name)
@@ -250,6 +220,28 @@ func (tx *Tx) Delete(ctx context.Context, doctype, name string) error {
 		}
 	}
 	return tx.put(doctype, name, eventlog.Delete, orig, head, nil)
+}
+
+// prepareSave finishes a document an insert (orig nil) or update is about
+// to write: child rows stamped, the doctype's controller, fetch_from,
+// validation, DocType checks, unique claims.
+func (tx *Tx) prepareSave(ctx context.Context, d *meta.DocType, orig, doc map[string]any, name, now string) error {
+	tx.stampRows(d, doc, name, now)
+	if ctl := controllers[d.Name]; ctl.beforeValidate != nil {
+		ctl.beforeValidate(tx, doc, orig)
+	}
+	if err := tx.fetchFrom(ctx, d, doc); err != nil {
+		return err
+	}
+	if err := tx.validate(ctx, d, doc, ""); err != nil {
+		return err
+	}
+	if d.Name == "DocType" {
+		if err := tx.checkDocType(doc); err != nil {
+			return err
+		}
+	}
+	return tx.claimUniques(ctx, d, orig, doc, name)
 }
 
 func docstatusOf(v any, def int) (int, error) {
@@ -326,7 +318,7 @@ func (tx *Tx) checkConstants(d *meta.DocType, orig, doc map[string]any, from, to
 // stampRows sets the standard fields of every child row.
 func (tx *Tx) stampRows(d *meta.DocType, doc map[string]any, name, now string) {
 	for _, tf := range d.TableFields() {
-		for _, r := range childRowsOf(doc[tf.Fieldname]) {
+		for _, r := range meta.Rows(doc[tf.Fieldname]) {
 			r[meta.FieldParent] = name
 			r[meta.FieldParentfield] = tf.Fieldname
 			r[meta.FieldParenttype] = d.Name

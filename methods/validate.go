@@ -91,7 +91,7 @@ func (tx *Tx) setRows(parent *meta.DocType, tf *meta.Field, doc map[string]any, 
 			Msg: fmt.Sprintf("Value for %s of %s must be a list of rows", tf.DisplayLabel(), parent.Name)}
 	}
 	existing := map[string]map[string]any{}
-	for _, r := range childRowsOf(doc[tf.Fieldname]) {
+	for _, r := range meta.Rows(doc[tf.Fieldname]) {
 		existing[projections.NameString(r[meta.FieldName])] = r
 	}
 	out := make([]any, 0, len(list))
@@ -132,17 +132,6 @@ func (tx *Tx) setRows(parent *meta.DocType, tf *meta.Field, doc map[string]any, 
 
 func validRowName(s string) bool {
 	return len(s) <= 140 && !strings.ContainsAny(s, "/<>") && !hasControl(s)
-}
-
-func childRowsOf(v any) []map[string]any {
-	list, _ := v.([]any)
-	out := make([]map[string]any, 0, len(list))
-	for _, x := range list {
-		if m, ok := x.(map[string]any); ok {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // setDefaults fills fields the document lacks with their defaults.
@@ -213,7 +202,7 @@ func (tx *Tx) validate(ctx context.Context, d *meta.DocType, doc map[string]any,
 		switch f.Kind() {
 		case meta.KindTable:
 			cd := tx.metaOf(f.Options)
-			for i, r := range childRowsOf(v) {
+			for i, r := range meta.Rows(v) {
 				if err := tx.validate(ctx, cd, r, fmt.Sprintf("%s: Row #%d", f.DisplayLabel(), i+1)); err != nil {
 					return err
 				}

@@ -327,7 +327,7 @@ func (ex *executor) filter(rec *Record) []*row {
 	for _, tf := range ex.joins {
 		var next []*row
 		for _, r := range rows {
-			children := childRows(rec.Doc[tf.Fieldname])
+			children := meta.Rows(rec.Doc[tf.Fieldname])
 			if len(children) == 0 {
 				children = []map[string]any{nil} // LEFT JOIN: one row of NULLs
 			}
@@ -366,16 +366,4 @@ func (ex *executor) keep(r *row) bool {
 		}
 	}
 	return false
-}
-
-// childRows reads a child table value.
-func childRows(v any) []map[string]any {
-	list, _ := v.([]any)
-	out := make([]map[string]any, 0, len(list))
-	for _, x := range list {
-		if m, ok := x.(map[string]any); ok {
-			out = append(out, m)
-		}
-	}
-	return out
 }

@@ -263,7 +263,7 @@ func Parse(doc map[string]any) (*DocType, error) {
 	if !ValidDocTypeName(d.Name) {
 		return nil, fmt.Errorf("DocType name %q must start with a letter and contain only letters, numbers, spaces, underscores and hyphens (at most 61 characters)", d.Name)
 	}
-	for _, row := range rows(doc["fields"]) {
+	for _, row := range Rows(doc["fields"]) {
 		f := &Field{
 			Fieldname:             strings.TrimSpace(str(row["fieldname"])),
 			Label:                 str(row["label"]),
@@ -291,7 +291,7 @@ func Parse(doc map[string]any) (*DocType, error) {
 		}
 		d.Fields = append(d.Fields, f)
 	}
-	for _, row := range rows(doc["permissions"]) {
+	for _, row := range Rows(doc["permissions"]) {
 		d.Permissions = append(d.Permissions, Perm{
 			Role: str(row["role"]), Permlevel: integer(row["permlevel"]), IfOwner: flag(row["if_owner"]),
 			Select: flag(row["select"]), Read: flag(row["read"]), Write: flag(row["write"]),
@@ -452,17 +452,17 @@ func integer(v any) int {
 	return 0
 }
 
-// rows reads a child table property.
-func rows(v any) []map[string]any {
+// Rows reads a child table value: the rows that are objects.
+func Rows(v any) []map[string]any {
+	if ms, ok := v.([]map[string]any); ok {
+		return ms
+	}
 	list, _ := v.([]any)
 	out := make([]map[string]any, 0, len(list))
 	for _, r := range list {
 		if m, ok := r.(map[string]any); ok {
 			out = append(out, m)
 		}
-	}
-	if ms, ok := v.([]map[string]any); ok {
-		return ms
 	}
 	return out
 }
