@@ -118,23 +118,39 @@ func (l *Log) Append(ctx context.Context, writes ...Write) ([]Seq, error) {
 		if len(w.Subject) > MaxSubjectLen {
 			return nil, fmt.Errorf("%w: %d bytes (at most %d)", ErrSubjectTooLong, len(w.Subject), MaxSubjectLen)
 		}
-		if len(w.Data) > MaxPayload {
-			return nil, fmt.Errorf("%w: %d bytes (at most %d)", ErrTooLarge, len(w.Data), MaxPayload)
+		if len(w.Data) > MaxPayload-headerRoom {
+			return nil, fmt.Errorf("%w: %d bytes (at most %d)", ErrTooLarge, len(w.Data), MaxPayload-headerRoom)
 		}
 	}
 	r := &commitReq{writes: writes, done: make(chan struct{})}
-	select {
-	case l.queue <- r:
-	case <-l.stop:
-		return nil, errors.New("eventlog: log closed")
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := l.enqueue(ctx, r); err != nil {
+		return nil, err
 	}
 	select {
 	case <-r.done:
 		return r.seqs, r.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// headerRoom is what a message's headers may take of MaxPayload.
+const headerRoom = 4 << 10
+
+// enqueue hands a request to the committers, unless the log is closed.
+// Holding the read lock while enqueuing means that once Close has taken
+// the write lock, every queued request is one the committers will drain.
+func (l *Log) enqueue(ctx context.Context, r *commitReq) error {
+	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	select {
+	case l.queue <- r:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -231,14 +247,14 @@ func (l *Log) commitRound(round []*commitReq) {
 	for _, r := range round {
 		n += len(r.writes)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
-	defer cancel()
 	if n >= l.opts.SingleBelow && len(round) > 1 {
 		var all []Write
 		for _, r := range round {
 			all = append(all, r.writes...)
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 		seqs, err := l.publishBatch(ctx, all)
+		cancel()
 		if err == nil {
 			i := 0
 			for _, r := range round {
@@ -257,6 +273,14 @@ func (l *Log) commitRound(round []*commitReq) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if len(r.writes) > 1 {
+				// JetStream takes at most 50 atomic batches in flight per
+				// stream: bound what one round sends at once.
+				l.batchSlots <- struct{}{}
+				defer func() { <-l.batchSlots }()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+			defer cancel()
 			r.seqs, r.err = l.commitOne(ctx, r.writes)
 			close(r.done)
 		}()
@@ -282,39 +306,47 @@ func (l *Log) commitOne(ctx context.Context, writes []Write) ([]Seq, error) {
 		return nil, err
 	}
 	// A conflict or a lost ack may hide a write that did land (a retry of
-	// an earlier attempt): the writes are ours if every head carries our IDs.
-	return l.recognise(ctx, writes, err)
+	// an earlier attempt). Find out, with a deadline of its own.
+	rctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	return l.recognise(rctx, writes, err)
 }
 
-// recognise checks whether writes already landed (their subjects' heads
-// carry their IDs); otherwise it returns the precise conflict, or cause.
+// recognise finds out whether writes landed. If a write landed, it is
+// the first message on its subject after the sequence it expected (the
+// expectation held when it was stored), so that message carries its ID.
+// All landed: their sequences. None landed and some subject moved on: a
+// *ConflictError (nothing was written, a retry is safe). Anything else
+// (the subject did not move, or the log cannot be read) returns cause or
+// the read error: the outcome is unknown and must not be retried blindly.
 func (l *Log) recognise(ctx context.Context, writes []Write, cause error) ([]Seq, error) {
 	seqs := make([]Seq, len(writes))
 	landed := 0
 	var conflict *ConflictError
 	for i, w := range writes {
-		var last Seq
-		h, err := l.Head(ctx, w.Subject)
+		raw, err := l.stream.GetMsg(ctx, uint64(w.Expect)+1, jetstream.WithGetMsgSubject(w.Subject))
 		switch {
-		case err == nil:
-			if h.ID() == w.ID {
-				seqs[i] = h.Seq
-				landed++
-				continue
-			}
-			last = h.Seq
-		case !errors.Is(err, ErrNotFound):
-			return nil, err
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			continue // nothing after the expectation: not landed, no conflict
+		case err != nil:
+			return nil, fmt.Errorf("eventlog: after %v, reading %s: %w", cause, w.Subject, err)
 		}
-		if last != w.Expect && conflict == nil {
-			conflict = &ConflictError{Subject: w.Subject, Last: last}
+		if raw.Header.Get(HeaderID) == w.ID {
+			seqs[i] = Seq(raw.Sequence)
+			landed++
+			continue
+		}
+		if conflict == nil {
+			conflict = &ConflictError{Subject: w.Subject, Last: Seq(raw.Sequence)}
 		}
 	}
 	switch {
 	case landed == len(writes):
 		return seqs, nil
-	case conflict != nil:
+	case landed == 0 && conflict != nil:
 		return nil, conflict
+	case landed > 0:
+		return nil, fmt.Errorf("eventlog: %d of %d writes of one atomic append found in the log", landed, len(writes))
 	}
 	return nil, cause
 }
@@ -323,6 +355,12 @@ func (l *Log) publishOne(ctx context.Context, w Write) (Seq, error) {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		ack, err := l.js.PublishMsg(ctx, w.msg())
+		if err == nil && ack.Duplicate {
+			// A replicated stream checks Nats-Msg-Id before expectations: a
+			// competing writer of the same version is answered "duplicate"
+			// with the winner's sequence. It is ours only if the ID is.
+			return l.ownDuplicate(ctx, w, Seq(ack.Sequence))
+		}
 		if err == nil {
 			return Seq(ack.Sequence), nil
 		}
@@ -334,12 +372,36 @@ func (l *Log) publishOne(ctx context.Context, w Write) (Seq, error) {
 	return 0, lastErr
 }
 
+// ownDuplicate decides a publish answered "duplicate" at seq.
+func (l *Log) ownDuplicate(ctx context.Context, w Write, seq Seq) (Seq, error) {
+	m, err := l.Get(ctx, seq)
+	if err != nil {
+		return 0, err
+	}
+	if m.ID() == w.ID {
+		return seq, nil
+	}
+	return 0, &ConflictError{Subject: w.Subject, Last: seq}
+}
+
 func (l *Log) publishBatch(ctx context.Context, writes []Write) ([]Seq, error) {
 	msgs := make([]*nats.Msg, len(writes))
 	for i := range writes {
 		msgs[i] = writes[i].msg()
 	}
-	ack, err := jetstreamext.PublishMsgBatch(ctx, l.js, msgs)
+	var ack *jetstreamext.BatchAck
+	var err error
+	for pause := time.Millisecond; ; pause *= 2 {
+		ack, err = jetstreamext.PublishMsgBatch(ctx, l.js, msgs)
+		if err == nil || !tooManyInflight(err) || pause > 512*time.Millisecond {
+			break
+		}
+		select { // the stream has too many batches in flight: wait a little
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if err != nil {
 		return nil, translate(err, "")
 	}
@@ -373,6 +435,20 @@ func translate(err error, subject string) error {
 		return &ConflictError{Subject: subject}
 	}
 	return fmt.Errorf("eventlog: publish: %w", err)
+}
+
+func tooManyInflight(err error) bool {
+	var apiErr *jetstream.APIError
+	var jsErr jetstream.JetStreamError
+	switch {
+	case errors.As(err, &apiErr):
+	case errors.As(err, &jsErr) && jsErr.APIError() != nil:
+		apiErr = jsErr.APIError()
+	default:
+		return false
+	}
+	return apiErr.ErrorCode == jetstreamext.JSErrCodeAtomicPublishTooManyInflight ||
+		apiErr.ErrorCode == jetstreamext.JSErrCodeBatchPublishTooManyInflight
 }
 
 func isTimeout(err error) bool {

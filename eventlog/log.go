@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +34,8 @@ var (
 	ErrSubjectTooLong = errors.New("eventlog: subject too long")
 	// ErrTooLarge: a message over MaxPayload.
 	ErrTooLarge = errors.New("eventlog: message too large")
+	// ErrClosed: the log is closed.
+	ErrClosed = errors.New("eventlog: log closed")
 )
 
 // MaxPayload is the largest message (one document version) the log
@@ -79,6 +82,12 @@ type Log struct {
 	queue  chan *commitReq
 	stop   chan struct{}
 	done   chan struct{}
+	// batchSlots bounds the atomic batches a fallback sends at once.
+	batchSlots chan struct{}
+
+	closeMu   sync.RWMutex
+	closed    bool
+	closeOnce sync.Once
 }
 
 // StreamConfig is the DOCS stream configuration: every version kept
@@ -132,9 +141,10 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Log, error) {
 	}
 	l := &Log{
 		nc: nc, js: js, stream: stream, opts: opts, log: opts.Logger,
-		queue: make(chan *commitReq, 4096),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		queue:      make(chan *commitReq, 4096),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		batchSlots: make(chan struct{}, 16),
 	}
 	l.startCommitters()
 	return l, nil
@@ -247,8 +257,14 @@ func (r *Reader) Next(ctx context.Context) (*Msg, error) {
 // Close stops the reader.
 func (r *Reader) Close() { r.it.Stop() }
 
-// Close stops the committers after the queued writes are done.
+// Close stops the committers after the queued writes are done; later
+// appends fail with ErrClosed. It may be called more than once.
 func (l *Log) Close() {
-	close(l.stop)
+	l.closeOnce.Do(func() {
+		l.closeMu.Lock()
+		l.closed = true
+		l.closeMu.Unlock()
+		close(l.stop)
+	})
 	<-l.done
 }

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"docket/eventlog"
 	"docket/eventlog/eventlogtest"
@@ -224,5 +228,92 @@ func TestDataSurvivesRestart(t *testing.T) {
 	e, _ := eventlog.DecodeEvent(h.Data)
 	if e.Doc["x"] != "y" {
 		t.Fatalf("after restart: %+v", e)
+	}
+}
+
+// TestRetryOfALandedWriteBelowNewerVersions: a write lands but its ack is
+// lost; another writer appends on top; the retry must be recognised as
+// landed (the first message after its expectation is its own), not
+// reported as a conflict that would make the caller apply it twice.
+func TestRetryOfALandedWriteBelowNewerVersions(t *testing.T) {
+	env := eventlogtest.Start(t, "")
+	ctx := context.Background()
+	w1 := mustWrite(t, newEvent("ToDo", "a", 1, nil), 0)
+	// The first attempt, published behind Append's back.
+	m := nats.NewMsg(w1.Subject)
+	m.Data = w1.Data
+	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+	m.Header.Set(jetstream.MsgIDHeader, w1.MsgID)
+	m.Header.Set(eventlog.HeaderID, w1.ID)
+	ack, err := env.Log.JetStream().PublishMsg(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := newEvent("ToDo", "a", 2, nil)
+	if _, err := env.Log.Append(ctx, mustWrite(t, v2, eventlog.Seq(ack.Sequence))); err != nil {
+		t.Fatal(err)
+	}
+	seqs, err := env.Log.Append(ctx, w1)
+	if err != nil || seqs[0] != eventlog.Seq(ack.Sequence) {
+		t.Fatalf("retry of a landed write: %v %v, want seq %d", seqs, err, ack.Sequence)
+	}
+	// A write that did not land, whose expectation is stale, is a conflict.
+	stale := mustWrite(t, newEvent("ToDo", "a", 2, nil), eventlog.Seq(ack.Sequence))
+	if _, err := env.Log.Append(ctx, stale); !errors.Is(err, eventlog.ErrConflict) {
+		t.Fatalf("stale write: %v, want a conflict", err)
+	}
+}
+
+// TestAppendAfterClose fails at once instead of waiting forever.
+func TestAppendAfterClose(t *testing.T) {
+	env := eventlogtest.Start(t, "")
+	env.Log.Close()
+	env.Log.Close() // twice is fine
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := env.Log.Append(ctx, mustWrite(t, newEvent("ToDo", "x", 1, nil), 0)); !errors.Is(err, eventlog.ErrClosed) {
+		t.Fatalf("append after close: %v, want ErrClosed", err)
+	}
+}
+
+// TestRejectedRoundsOfTransactions: many two-write transactions at once,
+// a few of them stale, so that combined batches are rejected and every
+// transaction is retried as its own atomic batch. Only the stale ones may
+// fail, and only with a conflict (JetStream admits 50 atomic batches in
+// flight per stream: the fallback must not flood it).
+func TestRejectedRoundsOfTransactions(t *testing.T) {
+	env := eventlogtest.Start(t, "")
+	ctx := context.Background()
+	if _, err := env.Log.Append(ctx, mustWrite(t, newEvent("ToDo", "taken", 1, nil), 0)); err != nil {
+		t.Fatal(err)
+	}
+	const txs = 1000
+	var wg sync.WaitGroup
+	errs := make([]error, txs)
+	for i := range txs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			second := fmt.Sprintf("b%04d", i)
+			if i%40 == 0 {
+				second = "taken" // stale: expects an empty subject
+			}
+			_, errs[i] = env.Log.Append(ctx,
+				mustWrite(t, newEvent("ToDo", fmt.Sprintf("a%04d", i), 1, nil), 0),
+				mustWrite(t, newEvent("ToDo", second, 1, nil), 0))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		switch {
+		case i%40 == 0 && !errors.Is(err, eventlog.ErrConflict):
+			t.Errorf("stale transaction %d: %v, want a conflict", i, err)
+		case i%40 != 0 && err != nil:
+			t.Errorf("transaction %d: %v", i, err)
+		}
+	}
+	last, _ := env.Log.LastSeq(ctx)
+	if want := eventlog.Seq(1 + 2*(txs-txs/40)); last != want {
+		t.Fatalf("stream holds %d messages, want %d", last, want)
 	}
 }
