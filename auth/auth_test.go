@@ -11,15 +11,20 @@ import (
 	"docket/eventlog/eventlogtest"
 )
 
-// users is a fixed directory of users for tests.
-type users map[string]bool // name → enabled
+// users is a directory of users for tests: name → state.
+type users map[string]*auth.UserState
 
 func (u users) LookupLogin(ctx context.Context, login string) (string, bool, error) {
 	_, ok := u[strings.ToLower(login)]
 	return strings.ToLower(login), ok, nil
 }
 
-func (u users) Enabled(ctx context.Context, user string) (bool, error) { return u[user], nil }
+func (u users) User(ctx context.Context, user string) (auth.UserState, error) {
+	if st := u[user]; st != nil {
+		return *st, nil
+	}
+	return auth.UserState{}, nil
+}
 
 func newService(t *testing.T, dir string, u users) *auth.Service {
 	t.Helper()
@@ -56,7 +61,7 @@ func TestPasswordHash(t *testing.T) {
 func TestLoginSessionsAndKeys(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	u := users{"jane@example.com": true, "off@example.com": false}
+	u := users{"jane@example.com": {Exists: true, Enabled: true}, "off@example.com": {Exists: true}}
 	s := newService(t, dir, u)
 	if err := s.SetSecret(ctx, "User", "jane@example.com", "new_password", "pw-1"); err != nil {
 		t.Fatal(err)
@@ -93,6 +98,7 @@ func TestLoginSessionsAndKeys(t *testing.T) {
 	}
 
 	key := auth.NewAPIKey()
+	u["jane@example.com"].APIKey = key
 	secret, err := s.SetAPISecret(ctx, key, "jane@example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -128,14 +134,20 @@ func TestLoginSessionsAndKeys(t *testing.T) {
 		t.Errorf("new secret: %v", err)
 	}
 	// Disabling the user stops its session and keys at once.
-	u["jane@example.com"] = false
+	u["jane@example.com"].Enabled = false
 	if id, _ := s.Authenticate(ctx, sess.ID, ""); id.User != auth.GuestUser || !id.SessionExpired {
 		t.Errorf("disabled user's session still works: %+v", id)
 	}
 	if _, err := s.Authenticate(ctx, "", "token "+key+":"+secret2); !errors.Is(err, auth.ErrBadCredentials) {
 		t.Errorf("disabled user's key still works: %v", err)
 	}
-	u["jane@example.com"] = true
+	u["jane@example.com"].Enabled = true
+	// A key that is no longer the User document's api_key is revoked.
+	u["jane@example.com"].APIKey = ""
+	if _, err := s.Authenticate(ctx, "", "token "+key+":"+secret2); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("a cleared api_key still works: %v", err)
+	}
+	u["jane@example.com"].APIKey = key
 	if err := s.EndSession(ctx, sess.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -148,5 +160,46 @@ func TestLoginSessionsAndKeys(t *testing.T) {
 	}
 	if v, err := s.Secret(ctx, "Email Account", "main", "password"); err != nil || v != "p@ss" {
 		t.Errorf("secret %q %v", v, err)
+	}
+}
+
+// TestPasswordChangeAndDeleteEndSessions: a new password ends the
+// sessions started before it; a deleted user's password, key and sessions
+// do not pass to a later user of the same name.
+func TestPasswordChangeAndDeleteEndSessions(t *testing.T) {
+	ctx := context.Background()
+	u := users{"bob@example.com": {Exists: true, Enabled: true}}
+	s := newService(t, "", u)
+	if err := s.SetPassword(ctx, "bob@example.com", "first"); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := s.NewSession(ctx, "bob@example.com")
+	if err := s.SetPassword(ctx, "bob@example.com", "second"); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := s.Authenticate(ctx, old.ID, ""); id.Via != "guest" || !id.SessionExpired {
+		t.Fatalf("a session from before the password change: %+v", id)
+	}
+	cur, _ := s.NewSession(ctx, "bob@example.com")
+	if id, _ := s.Authenticate(ctx, cur.ID, ""); id.User != "bob@example.com" {
+		t.Fatalf("a session after the change: %+v", id)
+	}
+	key := auth.NewAPIKey()
+	u["bob@example.com"].APIKey = key
+	secret, _ := s.SetAPISecret(ctx, key, "bob@example.com")
+
+	// Bob is deleted, and a new Bob arrives with the same name.
+	if err := s.ForgetSecrets(ctx, "User", "bob@example.com", nil, key); err != nil {
+		t.Fatal(err)
+	}
+	u["bob@example.com"] = &auth.UserState{Exists: true, Enabled: true, APIKey: key}
+	if _, err := s.Login(ctx, "bob@example.com", "second"); !errors.Is(err, auth.ErrInvalidLogin) {
+		t.Errorf("the old password logs in the new user: %v", err)
+	}
+	if _, err := s.Authenticate(ctx, "", "token "+key+":"+secret); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("the old key works for the new user: %v", err)
+	}
+	if id, _ := s.Authenticate(ctx, cur.ID, ""); id.Via != "guest" {
+		t.Errorf("the old session works for the new user: %+v", id)
 	}
 }

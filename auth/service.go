@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
@@ -46,8 +47,16 @@ type Users interface {
 	// LookupLogin resolves what a user types to log in (the user's name,
 	// e-mail or username) to the user's name.
 	LookupLogin(ctx context.Context, login string) (user string, found bool, err error)
-	// Enabled reports whether a user exists and is enabled.
-	Enabled(ctx context.Context, user string) (bool, error)
+	// User returns what auth needs of a User document.
+	User(ctx context.Context, user string) (UserState, error)
+}
+
+// UserState is what auth needs of a User document.
+type UserState struct {
+	Exists  bool
+	Enabled bool
+	// APIKey is the User document's api_key: only that key authenticates.
+	APIKey string
 }
 
 // Options configures a [Service]. The zero value works.
@@ -68,6 +77,9 @@ type Service struct {
 	users    Users
 	opts     Options
 	dummy    string // a hash to check when the user is unknown
+	// hashSlots bounds the argon2 checks running at once (each takes
+	// 19 MiB), so a flood of logins cannot exhaust memory.
+	hashSlots chan struct{}
 }
 
 // New opens (creating if needed) the secrets and sessions buckets.
@@ -99,7 +111,8 @@ func New(ctx context.Context, js jetstream.JetStream, users Users, opts Options)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{secrets: secrets, sessions: sessions, users: users, opts: opts, dummy: dummy}, nil
+	return &Service{secrets: secrets, sessions: sessions, users: users, opts: opts, dummy: dummy,
+		hashSlots: make(chan struct{}, runtime.NumCPU())}, nil
 }
 
 // key makes a bucket key from parts (base64url keeps any text valid).
@@ -132,19 +145,69 @@ func (s *Service) get(ctx context.Context, k string) ([]byte, error) {
 	return e.Value(), nil
 }
 
-// SetPassword stores a user's new password hash.
+// userRecord is what the secrets bucket holds per user.
+type userRecord struct {
+	// Password is the argon2id hash ("" when none).
+	Password string `json:"password,omitempty"`
+	// ValidAfter ends every session started before it (a password change,
+	// a deleted user).
+	ValidAfter time.Time `json:"valid_after"`
+}
+
+func (s *Service) userRecord(ctx context.Context, user string) (userRecord, error) {
+	var rec userRecord
+	v, err := s.get(ctx, key("user", user))
+	if err != nil || v == nil {
+		return rec, err
+	}
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return rec, fmt.Errorf("auth: user record of %s: %w", user, err)
+	}
+	return rec, nil
+}
+
+func (s *Service) putUserRecord(ctx context.Context, user string, rec userRecord) error {
+	v, _ := json.Marshal(rec)
+	if _, err := s.secrets.Put(ctx, key("user", user), v); err != nil {
+		return fmt.Errorf("auth: store user record: %w", err)
+	}
+	return nil
+}
+
+// SetPassword stores a user's new password hash and ends the user's
+// sessions started before it (as Frappe's "log out all sessions on
+// password change" does).
 func (s *Service) SetPassword(ctx context.Context, user, password string) error {
 	if len(password) > MaxPasswordLength {
 		return ErrPasswordTooLong
 	}
-	h, err := HashPassword(password)
+	h, err := s.hash(ctx, password)
 	if err != nil {
 		return err
 	}
-	if _, err := s.secrets.Put(ctx, key("pwd", user), []byte(h)); err != nil {
-		return fmt.Errorf("auth: store password: %w", err)
+	return s.putUserRecord(ctx, user, userRecord{Password: h, ValidAfter: time.Now().UTC()})
+}
+
+// hash hashes a password in one of the bounded slots.
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	select {
+	case s.hashSlots <- struct{}{}:
+		defer func() { <-s.hashSlots }()
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
-	return nil
+	return HashPassword(password)
+}
+
+// check checks a password against a hash in one of the bounded slots.
+func (s *Service) check(ctx context.Context, hash, password string) (bool, error) {
+	select {
+	case s.hashSlots <- struct{}{}:
+		defer func() { <-s.hashSlots }()
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	return CheckPassword(hash, password)
 }
 
 // SetSecret stores a Password field's value; a User's new_password
@@ -155,6 +218,35 @@ func (s *Service) SetSecret(ctx context.Context, doctype, name, field, value str
 	}
 	if _, err := s.secrets.Put(ctx, key("field", doctype, name, field), []byte(value)); err != nil {
 		return fmt.Errorf("auth: store secret: %w", err)
+	}
+	return nil
+}
+
+// ForgetSecrets removes what a deleted document leaves behind: a Password
+// field's value; for a User also the password, the API key and (through
+// ValidAfter) every session, so that a later user of the same name
+// inherits nothing.
+func (s *Service) ForgetSecrets(ctx context.Context, doctype, name string, fields []string, apiKeyID string) error {
+	for _, f := range fields {
+		if err := s.purge(ctx, key("field", doctype, name, f)); err != nil {
+			return err
+		}
+	}
+	if doctype != "User" {
+		return nil
+	}
+	if apiKeyID != "" {
+		if err := s.purge(ctx, key("apikey", apiKeyID)); err != nil {
+			return err
+		}
+	}
+	return s.putUserRecord(ctx, name, userRecord{ValidAfter: time.Now().UTC()})
+}
+
+func (s *Service) purge(ctx context.Context, k string) error {
+	err := s.secrets.Purge(ctx, k)
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("auth: remove secret: %w", err)
 	}
 	return nil
 }
@@ -177,26 +269,26 @@ func (s *Service) Login(ctx context.Context, login, password string) (string, er
 	}
 	hash := s.dummy
 	if found {
-		h, err := s.get(ctx, key("pwd", user))
+		rec, err := s.userRecord(ctx, user)
 		if err != nil {
 			return "", err
 		}
-		if h != nil {
-			hash = string(h)
+		if rec.Password != "" {
+			hash = rec.Password
 		}
 	}
-	ok, err := CheckPassword(hash, password)
+	ok, err := s.check(ctx, hash, password)
 	if err != nil {
 		return "", err
 	}
 	if !ok || !found || hash == s.dummy {
 		return "", ErrInvalidLogin
 	}
-	enabled, err := s.users.Enabled(ctx, user)
+	st, err := s.users.User(ctx, user)
 	if err != nil {
 		return "", err
 	}
-	if !enabled {
+	if !st.Enabled {
 		return "", ErrDisabled
 	}
 	return user, nil
@@ -247,11 +339,13 @@ func (s *Service) CheckAPIKey(ctx context.Context, k, secret string) (string, er
 	if subtle.ConstantTimeCompare([]byte(got), []byte(stored.Secret)) != 1 || stored.User == "" {
 		return "", ErrBadCredentials
 	}
-	enabled, err := s.users.Enabled(ctx, stored.User)
+	st, err := s.users.User(ctx, stored.User)
 	if err != nil {
 		return "", err
 	}
-	if !enabled {
+	// The key must still be the user's: clearing or replacing api_key on
+	// the User document revokes it.
+	if !st.Enabled || st.APIKey != k {
 		return "", ErrBadCredentials
 	}
 	return stored.User, nil

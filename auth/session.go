@@ -76,6 +76,20 @@ func (s *Service) Session(ctx context.Context, sid string) (*Session, error) {
 	return sess, nil
 }
 
+// sessionValid reports whether a session's user is enabled and the
+// session started after the user's last password change or deletion.
+func (s *Service) sessionValid(ctx context.Context, sess *Session) (bool, error) {
+	st, err := s.users.User(ctx, sess.User)
+	if err != nil || !st.Enabled {
+		return false, err
+	}
+	rec, err := s.userRecord(ctx, sess.User)
+	if err != nil {
+		return false, err
+	}
+	return !sess.Created.Before(rec.ValidAfter), nil
+}
+
 // EndSession deletes a session.
 func (s *Service) EndSession(ctx context.Context, sid string) error {
 	if sid == "" {
@@ -115,11 +129,11 @@ func (s *Service) Authenticate(ctx context.Context, sid, authorization string) (
 		sess, err := s.Session(ctx, sid)
 		switch {
 		case err == nil:
-			enabled, err := s.users.Enabled(ctx, sess.User)
+			ok, err := s.sessionValid(ctx, sess)
 			if err != nil {
 				return nil, err
 			}
-			if enabled {
+			if ok {
 				id = &Identity{User: sess.User, Via: "session", Session: sess}
 			} else {
 				id.SessionExpired = true
