@@ -46,6 +46,7 @@ var statusOf = map[string]int{
 	"InternalServerError":          500,
 	"PageDoesNotExistError":        404,
 	"QueryTimeoutError":            504,
+	"ServiceUnavailable":           503,
 }
 
 // frappeError is an error on its way to the client.
@@ -106,8 +107,10 @@ func toFrappe(err error) *frappeError {
 		return &frappeError{Exc: "InvalidAuthorizationToken", Msg: "Invalid Authorization header", cause: err}
 	case errors.Is(err, auth.ErrBadCredentials):
 		return &frappeError{Exc: "AuthenticationError", Msg: "Invalid credentials", cause: err}
-	case errors.Is(err, context.DeadlineExceeded):
-		return &frappeError{Exc: "QueryTimeoutError", Msg: "The request took too long", cause: err}
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return &frappeError{Exc: "QueryTimeoutError", Msg: "The request took too long; a write it made may or may not have been saved", cause: err}
+	case errors.Is(err, eventlog.ErrClosed):
+		return &frappeError{Exc: "ServiceUnavailable", Msg: "The server is shutting down", cause: err}
 	}
 	return &frappeError{Exc: "InternalServerError", Msg: "Internal Server Error", cause: err}
 }

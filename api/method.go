@@ -7,6 +7,7 @@ import (
 
 	"docket/auth"
 	"docket/methods"
+	"docket/projections"
 )
 
 // callMethod serves /api/method/{dotted.path}: a whitelisted method, or
@@ -89,6 +90,7 @@ func (s *Server) generateKeys(ctx context.Context, c *methods.Call) (any, error)
 	if err != nil {
 		return nil, err
 	}
+	user = projections.NameString(doc["name"]) // as stored, whatever case was asked
 	key, _ := doc["api_key"].(string)
 	if key == "" {
 		key = auth.NewAPIKey()

@@ -408,3 +408,33 @@ func TestChildTableList(t *testing.T) {
 	}
 	c.Do(t, "GET", "/api/resource/Task Item?parent=ToDo", nil, 403, nil)
 }
+
+// TestDeletedUserLeavesNothingBehind: a new user of a deleted user's name
+// inherits neither password, nor API key, nor sessions.
+func TestDeletedUserLeavesNothingBehind(t *testing.T) {
+	n := apitest.Start(t, "")
+	admin := n.Admin(t)
+	admin.Do(t, "POST", "/api/resource/User", map[string]any{"email": "bob@example.com", "first_name": "Bob", "new_password": "bob-pass-1"}, 200, nil)
+	bob := n.Client(t)
+	bob.Login(t, "bob@example.com", "bob-pass-1")
+	token := n.NewToken(t, "BOB@example.com") // another case: the stored name gets the key
+	tok := n.Client(t)
+	tok.Header.Set("Authorization", token)
+	var who struct{ Message string }
+	tok.Do(t, "GET", "/api/method/frappe.auth.get_logged_user", nil, 200, &who)
+	if who.Message != "bob@example.com" {
+		t.Fatalf("token user %q", who.Message)
+	}
+	admin.Do(t, "DELETE", "/api/resource/User/bob@example.com", nil, 202, nil)
+	admin.Do(t, "POST", "/api/resource/User", map[string]any{"email": "bob@example.com", "first_name": "Robert"}, 200, nil)
+	bob.Do(t, "GET", "/api/method/frappe.auth.get_logged_user", nil, 403, nil)
+	tok.Do(t, "GET", "/api/method/frappe.auth.get_logged_user", nil, 401, nil)
+	n.Client(t).Do(t, "POST", "/api/method/login", map[string]any{"usr": "bob@example.com", "pwd": "bob-pass-1"}, 401, nil)
+	// A password set later works, and a password change ends older sessions.
+	admin.Do(t, "PUT", "/api/resource/User/bob@example.com", map[string]any{"new_password": "bob-pass-2"}, 200, nil)
+	robert := n.Client(t)
+	robert.Login(t, "bob@example.com", "bob-pass-2")
+	robert.Do(t, "GET", "/api/method/frappe.auth.get_logged_user", nil, 200, nil)
+	admin.Do(t, "PUT", "/api/resource/User/bob@example.com", map[string]any{"new_password": "bob-pass-3"}, 200, nil)
+	robert.Do(t, "GET", "/api/method/frappe.auth.get_logged_user", nil, 403, nil)
+}

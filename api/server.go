@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"docket/auth"
@@ -21,12 +22,16 @@ type Options struct {
 
 // Server serves the Frappe REST API.
 type Server struct {
-	docs    *methods.Docs
-	auth    *auth.Service
-	methods *methods.Registry
-	log     *slog.Logger
-	opts    Options
+	docs     *methods.Docs
+	auth     *auth.Service
+	methods  *methods.Registry
+	log      *slog.Logger
+	opts     Options
+	inflight sync.WaitGroup
 }
+
+// Drain waits until every request being handled has been answered.
+func (s *Server) Drain() { s.inflight.Wait() }
 
 // New returns a server over the command side, the auth service and the
 // whitelisted methods.
@@ -67,6 +72,8 @@ const (
 // the Guest check, and error writing.
 func (s *Server) adapt(h handler, acc access, v2 bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inflight.Add(1)
+		defer s.inflight.Done()
 		start := time.Now()
 		c := &call{v2: v2}
 		err := s.serve(w, r, c, h, acc)

@@ -14,9 +14,12 @@ import (
 )
 
 // SecretStore keeps values that must never enter a document or an event:
-// Password fields, and a User's new_password.
+// Password fields, and a User's new_password (auth.Service is one).
 type SecretStore interface {
 	SetSecret(ctx context.Context, doctype, name, field, value string) error
+	// ForgetSecrets removes a deleted document's secrets: its Password
+	// fields, and for a User its password, API key and sessions.
+	ForgetSecrets(ctx context.Context, doctype, name string, fields []string, apiKey string) error
 }
 
 // Options configures [Docs]. The zero value works.

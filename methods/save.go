@@ -219,6 +219,16 @@ func (tx *Tx) Delete(ctx context.Context, doctype, name string) error {
 			return err
 		}
 	}
+	f := forget{doctype: doctype, name: name}
+	for _, fd := range d.Fields {
+		if fd.Fieldtype == meta.Password {
+			f.fields = append(f.fields, fd.Fieldname)
+		}
+	}
+	f.apiKey, _ = orig["api_key"].(string)
+	if len(f.fields) > 0 || doctype == "User" {
+		tx.forget = append(tx.forget, f)
+	}
 	return tx.put(doctype, name, eventlog.Delete, orig, head, nil)
 }
 
@@ -329,9 +339,13 @@ func (tx *Tx) stampRows(d *meta.DocType, doc map[string]any, name, now string) {
 	}
 }
 
+// nameSecrets names the secrets collected since from that have no name
+// yet (child rows name theirs first).
 func (tx *Tx) nameSecrets(from int, name string) {
 	for i := from; i < len(tx.secrets); i++ {
-		tx.secrets[i].name = name
+		if tx.secrets[i].name == "" {
+			tx.secrets[i].name = name
+		}
 	}
 }
 

@@ -28,6 +28,14 @@ type Tx struct {
 	claims   map[string]*claimState
 	counters map[string]*counterState
 	secrets  []secret
+	forget   []forget
+}
+
+// forget is a deleted document whose secrets go once the delete commits.
+type forget struct {
+	doctype, name string
+	fields        []string
+	apiKey        string
 }
 
 type docRef struct{ doctype, name string }
@@ -319,11 +327,19 @@ func (tx *Tx) commit(ctx context.Context) (eventlog.Seq, error) {
 	}
 	last := slices.Max(seqs)
 	tx.docs.waitApplied(ctx, last)
+	// Secrets follow the commit: storing one for a write that failed could
+	// overwrite the secret of the document that already has the name.
+	store := tx.docs.opts.Secrets
+	if store == nil && (len(tx.secrets) > 0 || len(tx.forget) > 0) {
+		return last, internalError("no secret store")
+	}
 	for _, s := range tx.secrets {
-		if tx.docs.opts.Secrets == nil {
-			return 0, internalError("no secret store for %s.%s", s.doctype, s.field)
+		if err := store.SetSecret(ctx, s.doctype, s.name, s.field, s.value); err != nil {
+			return last, err
 		}
-		if err := tx.docs.opts.Secrets.SetSecret(ctx, s.doctype, s.name, s.field, s.value); err != nil {
+	}
+	for _, f := range tx.forget {
+		if err := store.ForgetSecrets(ctx, f.doctype, f.name, f.fields, f.apiKey); err != nil {
 			return last, err
 		}
 	}

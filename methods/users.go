@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"docket/auth"
+
 	"docket/projections"
 	"docket/projections/meta"
 	"docket/projections/query"
@@ -42,19 +44,17 @@ func (u Users) LookupLogin(ctx context.Context, login string) (string, bool, err
 	return "", false, nil
 }
 
-// Enabled reports whether a user exists and is enabled (Administrator
-// always is).
-func (u Users) Enabled(ctx context.Context, user string) (bool, error) {
+// User returns what auth needs of a User document: whether it exists and
+// is enabled (the Administrator always is), and its API key.
+func (u Users) User(ctx context.Context, user string) (auth.UserState, error) {
 	rec, err := u.Store.Get("User", user)
 	if errors.Is(err, projections.ErrNotFound) {
-		return false, nil
+		return auth.UserState{}, nil
 	}
 	if err != nil {
-		return false, err
-	}
-	if user == Administrator {
-		return true, nil
+		return auth.UserState{}, err
 	}
 	enabled, _ := rec.Doc["enabled"].(int64)
-	return enabled == 1, nil
+	key, _ := rec.Doc["api_key"].(string)
+	return auth.UserState{Exists: true, Enabled: enabled == 1 || user == Administrator, APIKey: key}, nil
 }

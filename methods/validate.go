@@ -119,9 +119,11 @@ func (tx *Tx) setRows(parent *meta.DocType, tf *meta.Field, doc map[string]any, 
 		}
 		seen[name] = true
 		row[meta.FieldName] = name
+		before := len(tx.secrets)
 		if err := tx.setFields(cd, row, in, true); err != nil {
 			return nil, err
 		}
+		tx.nameSecrets(before, name) // a row's Password fields are the row's
 		row[meta.FieldIdx] = int64(i + 1)
 		row[meta.FieldParentfield] = tf.Fieldname
 		row[meta.FieldParenttype] = parent.Name

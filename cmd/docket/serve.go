@@ -129,7 +129,14 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 		return err
 	}
 	start := time.Now()
-	if err := store.WaitFor(ctx, last); err != nil {
+	caught := make(chan error, 1)
+	go func() { caught <- store.WaitFor(ctx, last) }()
+	select {
+	case err := <-caught:
+		if err != nil {
+			return fmt.Errorf("projections catching up to %d: %w", last, err)
+		}
+	case err := <-projErr:
 		return fmt.Errorf("projections catching up to %d: %w", last, err)
 	}
 	logger.Info("projections ready", "seq", last, "took", time.Since(start).Round(time.Millisecond))
@@ -179,11 +186,15 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 	case err = <-projErr:
 	}
 	logger.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if serr := httpSrv.Shutdown(shutCtx); serr != nil {
 		logger.Error("http shutdown", "err", serr)
+		httpSrv.Close()
 	}
+	// Handlers still running would find Pebble and the log closed under
+	// them: wait for them (their writes are bounded by timeouts).
+	srv.Drain()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
