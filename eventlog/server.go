@@ -20,6 +20,9 @@ type ServerOptions struct {
 	// Listen is the host:port for NATS clients; "" accepts in-process
 	// connections only.
 	Listen string
+	// Token, when set, is the secret every NATS client must present
+	// (nats.Token), in-process connections included.
+	Token string
 	// ServerName names the server; default "docket".
 	ServerName string
 	// MaxMemory and MaxStore bound JetStream's memory and disk use;
@@ -51,6 +54,7 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 		NoSigs:             true,
 		DontListen:         o.Listen == "",
 		MaxPayload:         MaxPayload + 64<<10, // a document version plus headers
+		Authorization:      o.Token,
 	}
 	if opts.ServerName == "" {
 		opts.ServerName = "docket"
@@ -87,9 +91,14 @@ func StartServer(o ServerOptions) (*server.Server, error) {
 	return s, nil
 }
 
-// ConnectInProcess connects to an embedded server without a socket.
-func ConnectInProcess(s *server.Server, name string) (*nats.Conn, error) {
-	nc, err := nats.Connect("", nats.InProcessServer(s), nats.Name(name), nats.MaxReconnects(-1))
+// ConnectInProcess connects to an embedded server without a socket
+// (token: the server's Token, if it has one).
+func ConnectInProcess(s *server.Server, name string, token ...string) (*nats.Conn, error) {
+	opts := []nats.Option{nats.InProcessServer(s), nats.Name(name), nats.MaxReconnects(-1)}
+	if len(token) > 0 && token[0] != "" {
+		opts = append(opts, nats.Token(token[0]))
+	}
+	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: connect in-process: %w", err)
 	}

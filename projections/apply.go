@@ -27,6 +27,7 @@ type batch struct {
 	regChanged bool
 	last       eventlog.Seq
 	events     int
+	touched    map[string]bool // doctypes whose documents changed
 }
 
 func (s *Store) newBatch() *batch {
@@ -89,6 +90,10 @@ func (ab *batch) check(m *eventlog.Msg, ev *eventlog.Event) error {
 
 func (ab *batch) applyEvent(seq eventlog.Seq, payload []byte, ev *eventlog.Event) error {
 	dt, name := ev.DocType, ev.Name
+	if ab.touched == nil {
+		ab.touched = map[string]bool{}
+	}
+	ab.touched[dt] = true
 	if _, err := getRecord(ab.b, dt, name); err == nil {
 		if err := ab.unindex(dt, name); err != nil {
 			return err

@@ -101,6 +101,7 @@ func (s *Store) commit(ab *batch) error {
 	if ab.regChanged {
 		s.registry.replace(ab.reg)
 	}
+	s.changes.bump(ab.touched)
 	s.waiter.set(ab.last)
 	return nil
 }

@@ -75,6 +75,34 @@ type Store struct {
 	// query reads the registry and takes its snapshot under the read lock,
 	// so it never pairs one schema with the other's indexes.
 	regMu sync.RWMutex
+	// changes counts, per doctype, the commits that changed its
+	// documents since this process opened the store.
+	changes changeCounter
+}
+
+// changeCounter counts commits per doctype.
+type changeCounter struct {
+	mu sync.Mutex
+	n  map[string]uint64
+}
+
+func (c *changeCounter) bump(doctypes map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]uint64{}
+	}
+	for dt := range doctypes {
+		c.n[dt]++
+	}
+}
+
+// Changes returns a number that grows whenever documents of doctype
+// change (per process: caches compare it to know they are stale).
+func (s *Store) Changes(doctype string) uint64 {
+	s.changes.mu.Lock()
+	defer s.changes.mu.Unlock()
+	return s.changes.n[doctype]
 }
 
 // Open opens (or creates) the Pebble read model in dir.

@@ -87,6 +87,7 @@ type DocType struct {
 	IsSingle      bool
 	TrackChanges  bool
 	Custom        bool
+	AllowRename   bool
 	SortField     string
 	SortOrder     string
 	TitleField    string
@@ -254,6 +255,7 @@ func Parse(doc map[string]any) (*DocType, error) {
 		IsTable:       flag(doc["istable"]),
 		IsSingle:      flag(doc["issingle"]),
 		TrackChanges:  flag(doc["track_changes"]),
+		AllowRename:   flag(doc["allow_rename"]),
 		Custom:        flag(doc["custom"]),
 		SortField:     str(doc["sort_field"]),
 		SortOrder:     str(doc["sort_order"]),
