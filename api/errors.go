@@ -46,6 +46,7 @@ var statusOf = map[string]int{
 	"InternalServerError":          500,
 	"PageDoesNotExistError":        404,
 	"QueryTimeoutError":            504,
+	"ServerScriptError":            500,
 	"ServiceUnavailable":           503,
 }
 
@@ -198,6 +199,16 @@ func encodePythonStyle(o *Object) []byte {
 		b = appendJSON(b, o.vals[k])
 	}
 	return append(b, '}')
+}
+
+// infoMessages builds _server_messages for the messages of a successful
+// call (no indicator, no raise_exception).
+func infoMessages(msgs []string) string {
+	list := make([]any, 0, len(msgs))
+	for _, m := range msgs {
+		list = append(list, string(encodePythonStyle(NewObject().Set("message", m).Set("title", "Message"))))
+	}
+	return string(Encode(list))
 }
 
 func excID() string {

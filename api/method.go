@@ -29,22 +29,11 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, c *call, name 
 	case "logout", "web_logout":
 		return s.logout(w, r, c)
 	}
-	m, ok := s.methods.Lookup(name)
-	if !ok {
-		return &frappeError{Exc: "DoesNotExistError", Msg: "Method " + name + " not found", Status: http.StatusNotFound}
-	}
-	if !m.Options.AllowGuest && c.id.User == auth.GuestUser {
-		return &frappeError{Exc: "PermissionError", Title: "Method Not Allowed",
-			Msg: "<details><summary>You are not permitted to access this resource.</summary>Function <strong>" + name +
-				"</strong> is not whitelisted.</details>"}
-	}
-	if !m.Allows(r.Method) {
-		return &frappeError{Exc: "PermissionError", Title: "Not Permitted", Msg: "Not permitted: " + name + " does not accept " + r.Method}
-	}
-	res, err := m.Handler(r.Context(), &methods.Call{User: c.id.User, HTTPMethod: r.Method, Args: c.args, Docs: s.docs})
+	resp, err := s.methods.Call(r.Context(), methods.Request{Method: name, HTTPMethod: r.Method, User: c.id.User, Args: c.args})
 	if err != nil {
 		return err
 	}
+	res := resp.Message
 	if doc, ok := res.(methods.Document); ok {
 		d, err := s.docs.Meta(doc.DocType)
 		if err != nil {
@@ -52,6 +41,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, c *call, name 
 		}
 		res = s.renderDoc(d, doc.Doc, false)
 	}
+	c.messages = resp.Messages
 	s.respond(w, c, http.StatusOK, "message", res)
 	return nil
 }
@@ -69,7 +59,7 @@ func (s *Server) legacyCmd(w http.ResponseWriter, r *http.Request, c *call) erro
 
 // registerMethods adds the methods that need the auth service.
 func (s *Server) registerMethods() {
-	s.methods.Register("frappe.core.doctype.user.user.generate_keys", methods.MethodOptions{Methods: []string{"POST"}}, s.generateKeys)
+	s.methods.Registry().Register("frappe.core.doctype.user.user.generate_keys", methods.MethodOptions{Methods: []string{"POST"}}, s.generateKeys)
 }
 
 // generateKeys is frappe.core.doctype.user.user.generate_keys(user): a
@@ -94,11 +84,7 @@ func (s *Server) generateKeys(ctx context.Context, c *methods.Call) (any, error)
 	key, _ := doc["api_key"].(string)
 	if key == "" {
 		key = auth.NewAPIKey()
-		_, err := s.docs.Run(ctx, c.User, func(tx *methods.Tx) error {
-			_, err := tx.Update(ctx, "User", user, map[string]any{"api_key": key})
-			return err
-		})
-		if err != nil {
+		if _, err := c.Tx.Update(ctx, "User", user, map[string]any{"api_key": key}); err != nil {
 			return nil, err
 		}
 	}

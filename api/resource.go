@@ -91,6 +91,7 @@ func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, c *call, docty
 	_, err := s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
 		var err error
 		doc, err = write(tx)
+		c.messages = tx.Messages()
 		return err
 	})
 	if err != nil {
@@ -126,7 +127,9 @@ func (s *Server) deleteDoc(w http.ResponseWriter, r *http.Request, c *call) erro
 		return errorf("DoesNotExistError", "")
 	}
 	_, err := s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
-		return tx.Delete(r.Context(), doctype, name)
+		err := tx.Delete(r.Context(), doctype, name)
+		c.messages = tx.Messages()
+		return err
 	})
 	if err != nil {
 		return err

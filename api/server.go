@@ -24,7 +24,7 @@ type Options struct {
 type Server struct {
 	docs     *methods.Docs
 	auth     *auth.Service
-	methods  *methods.Registry
+	methods  *methods.Dispatcher
 	log      *slog.Logger
 	opts     Options
 	inflight sync.WaitGroup
@@ -34,15 +34,16 @@ type Server struct {
 func (s *Server) Drain() { s.inflight.Wait() }
 
 // New returns a server over the command side, the auth service and the
-// whitelisted methods.
-func New(docs *methods.Docs, authSvc *auth.Service, reg *methods.Registry, opts Options) *Server {
+// dispatcher of whitelisted methods; it registers the methods that need
+// the auth service (generate_keys) in the dispatcher's registry.
+func New(docs *methods.Docs, authSvc *auth.Service, disp *methods.Dispatcher, opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 25 << 20
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{docs: docs, auth: authSvc, methods: reg, log: opts.Logger, opts: opts}
+	s := &Server{docs: docs, auth: authSvc, methods: disp, log: opts.Logger, opts: opts}
 	s.registerMethods()
 	return s
 }
@@ -52,8 +53,9 @@ type call struct {
 	id      *auth.Identity
 	args    map[string]any
 	body    []byte
-	v2      bool
-	cookies []*http.Cookie // cookies to set (login, logout, expiry)
+	v2       bool
+	cookies  []*http.Cookie // cookies to set (login, logout, expiry)
+	messages []string       // user-facing messages of a successful call
 }
 
 // handler serves one route; it writes its response or returns an error
@@ -143,7 +145,8 @@ func (s *Server) setCookies(w http.ResponseWriter, c *call) {
 }
 
 // respond writes a successful response: {"data": v} on resource routes
-// and v2, {"message": v} on v1 methods (no key when v is nil).
+// and v2, {"message": v} on v1 methods (no key when v is nil), and the
+// messages hooks and scripts printed.
 func (s *Server) respond(w http.ResponseWriter, c *call, status int, key string, v any, extra ...any) {
 	s.setCookies(w, c)
 	body := NewObject()
@@ -155,6 +158,17 @@ func (s *Server) respond(w http.ResponseWriter, c *call, status int, key string,
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		body.Set(extra[i].(string), extra[i+1])
+	}
+	if len(c.messages) > 0 {
+		if c.v2 {
+			list := make([]any, len(c.messages))
+			for i, m := range c.messages {
+				list[i] = NewObject().Set("message", m).Set("title", "Message")
+			}
+			body.Set("messages", list)
+		} else {
+			body.Set("_server_messages", infoMessages(c.messages))
+		}
 	}
 	if c.id != nil && c.id.SessionExpired {
 		body.Set("session_expired", 1)

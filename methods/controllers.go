@@ -13,6 +13,8 @@ type controller struct {
 	beforeValidate func(tx *Tx, doc, orig map[string]any)
 	// onTrash runs before a delete and may refuse it.
 	onTrash func(tx *Tx, name string) error
+	// check runs after validation and may refuse the save.
+	check func(tx *Tx, doc map[string]any) error
 }
 
 var controllers = map[string]controller{
@@ -38,6 +40,7 @@ var controllers = map[string]controller{
 			return nil
 		},
 	},
+	"Server Script": {check: checkServerScript},
 	"Role": {
 		onTrash: func(tx *Tx, name string) error {
 			if isStandardRole(name) {

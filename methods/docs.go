@@ -42,9 +42,11 @@ type Options struct {
 
 // Docs is the command side of documents.
 type Docs struct {
-	log   *eventlog.Log
-	store *projections.Store
-	opts  Options
+	log     *eventlog.Log
+	store   *projections.Store
+	opts    Options
+	hooks   hooks
+	scripts scripts
 }
 
 // NewDocs returns the command side over a log and this node's store.
@@ -112,8 +114,14 @@ func (d *Docs) Get(doctype, name string) (map[string]any, error) {
 // TimestampMismatchError from fn itself. It returns the last stream
 // sequence written (0 when fn wrote nothing).
 func (d *Docs) Run(ctx context.Context, user string, fn func(tx *Tx) error) (eventlog.Seq, error) {
+	return d.run(ctx, user, false, fn)
+}
+
+// run is Run, with every write refused when readOnly.
+func (d *Docs) run(ctx context.Context, user string, readOnly bool, fn func(tx *Tx) error) (eventlog.Seq, error) {
 	for attempt := 1; ; attempt++ {
 		tx := d.begin(user, attempt > 1)
+		tx.readOnly = readOnly
 		if err := fn(tx); err != nil {
 			return 0, err
 		}

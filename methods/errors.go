@@ -37,6 +37,7 @@ const (
 	PermissionError          = "PermissionError"
 	DataError                = "DataError"
 	CannotChangeConstant     = "CannotChangeConstantError"
+	ServerScriptError        = "ServerScriptError"
 )
 
 func newError(exc, format string, args ...any) *Error {
@@ -52,4 +53,11 @@ func NotFound(doctype, name string) *Error {
 func IsExc(err error, exc string) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Exc == exc
+}
+
+// asError finds a Frappe error in err's chain.
+func asError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
 }

@@ -16,9 +16,16 @@ type Call struct {
 	HTTPMethod string
 	// Args are the request arguments (Frappe's form_dict).
 	Args map[string]any
-	// Docs is the command side, for methods that read or write documents.
-	Docs *Docs
+	// Tx is the call's transaction: its writes commit when the call
+	// succeeds on POST, PUT, PATCH or DELETE; on GET they fail.
+	Tx Transaction
+
+	messages []string
 }
+
+// Msgprint adds a message for the user (Frappe's frappe.msgprint): it
+// reaches the client in _server_messages.
+func (c *Call) Msgprint(msg string) { c.messages = append(c.messages, msg) }
 
 // Handler implements a whitelisted method; its result becomes the
 // response's "message".
@@ -38,6 +45,20 @@ type Method struct {
 	Name    string
 	Options MethodOptions
 	Handler Handler
+}
+
+// check refuses Guest on a method that does not allow guests, and verbs
+// the method does not accept (Frappe's 403s).
+func (m *Method) check(user, verb string) error {
+	if !m.Options.AllowGuest && user == Guest {
+		return &Error{Exc: PermissionError, Title: "Method Not Allowed",
+			Msg: "<details><summary>You are not permitted to access this resource.</summary>Function <strong>" +
+				m.Name + "</strong> is not whitelisted.</details>"}
+	}
+	if !m.Allows(verb) {
+		return &Error{Exc: PermissionError, Title: "Not Permitted", Msg: "Not permitted: " + m.Name + " does not accept " + verb}
+	}
+	return nil
 }
 
 // Allows reports whether an HTTP verb may call the method.

@@ -3,6 +3,7 @@ package methods
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"docket/eventlog"
@@ -18,18 +19,36 @@ const (
 	Cancelled = 2
 )
 
+// action is what a save does, as Frappe names it.
+type action string
+
+const (
+	actionSave              action = "save"
+	actionSubmit            action = "submit"
+	actionCancel            action = "cancel"
+	actionUpdateAfterSubmit action = "update_after_submit"
+)
+
 // Insert creates a document from client values, as POST
 // /api/resource/{doctype} does: defaults, naming, validation, standard
-// fields. A docstatus of 1 inserts and submits.
+// fields, hooks. A docstatus of 1 inserts and submits; amended_from names
+// the cancelled document this one amends. A child doctype's row is
+// inserted through its parent (parent, parenttype and parentfield given)
+// and the parent is returned; a Single doctype's document is saved.
 func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (map[string]any, error) {
+	if err := tx.writable(); err != nil {
+		return nil, err
+	}
 	d, err := tx.docs.Meta(doctype)
 	if err != nil {
 		return nil, err
 	}
-	if d.IsTable {
-		return nil, newError(ValidationError, "%s is a child table: insert its rows through the parent document", d.Name)
-	}
-	if d.Core && d.Name != "DocType" && !tx.system {
+	switch {
+	case d.IsTable:
+		return tx.insertRow(ctx, d, in)
+	case d.IsSingle:
+		return tx.saveSingle(ctx, d, in)
+	case d.Core && d.Name != "DocType" && !tx.system:
 		return nil, newError(PermissionError, "%s rows are saved through their DocType", d.Name)
 	}
 	if err := tx.checkPrivileged(d, "", in, false); err != nil {
@@ -53,38 +72,15 @@ func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (ma
 	if err := tx.setDefaults(d, doc); err != nil {
 		return nil, err
 	}
-	ctl := controllers[doctype]
-	if ctl.beforeInsert != nil {
+	if ctl := controllers[doctype]; ctl.beforeInsert != nil {
 		ctl.beforeInsert(tx, doc)
 	}
-	var head projections.Head
-	var name any
-	for attempt := 0; ; attempt++ {
-		clientName := in[meta.FieldName]
-		if clientName == nil || clientName == "" {
-			clientName = in["__newname"]
-		}
-		if forced, ok := clientName.(string); ok && tx.system && forced != "" {
-			name = forced
-		} else if name, err = tx.autoname(ctx, d, doc, clientName); err != nil {
-			return nil, err
-		}
-		if err := checkName(d, name); err != nil {
-			return nil, err
-		}
-		var existing map[string]any
-		existing, head, err = tx.read(ctx, doctype, projections.NameString(name))
-		if err != nil {
-			return nil, err
-		}
-		if existing == nil {
-			break
-		}
-		if (d.Autoname == "" || d.Autoname == "hash") && attempt < 3 {
-			continue // a random name collided: draw again
-		}
-		return nil, &Error{Exc: DuplicateEntryError, Title: "Duplicate Name",
-			Msg: fmt.Sprintf("%s %s already exists", d.Name, projections.NameString(name))}
+	if err := tx.run(ctx, doctype, BeforeInsert, doc); err != nil {
+		return nil, err
+	}
+	name, head, err := tx.nameNew(ctx, d, doc, in)
+	if err != nil {
+		return nil, err
 	}
 	nameStr := projections.NameString(name)
 	now := tx.Now()
@@ -95,7 +91,11 @@ func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (ma
 	doc[meta.FieldModifiedBy] = tx.user
 	doc[meta.FieldDocstatus] = int64(docstatus)
 	doc[meta.FieldIdx] = int64(0)
-	if err := tx.prepareSave(ctx, d, nil, doc, nameStr, now); err != nil {
+	act := actionSave
+	if docstatus == Submitted {
+		act = actionSubmit
+	}
+	if err := tx.prepareSave(ctx, d, nil, doc, nameStr, now, act); err != nil {
 		return nil, err
 	}
 	if claimsNames(d) {
@@ -107,17 +107,91 @@ func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (ma
 	if err := tx.put(doctype, nameStr, eventlog.Insert, nil, head, doc); err != nil {
 		return nil, err
 	}
-	return doc, nil
+	if err := tx.run(ctx, doctype, AfterInsert, doc); err != nil {
+		return nil, err
+	}
+	return doc, tx.afterSave(ctx, doctype, doc, act)
+}
+
+// nameNew names a new document: by its doctype's rule, by amendment, or
+// (bootstrap) as given; a name in use is a DuplicateEntryError.
+func (tx *Tx) nameNew(ctx context.Context, d *meta.DocType, doc, in map[string]any) (any, projections.Head, error) {
+	for attempt := 0; ; attempt++ {
+		clientName := in[meta.FieldName]
+		if clientName == nil || clientName == "" {
+			clientName = in["__newname"]
+		}
+		var name any
+		var err error
+		switch forced, ok := clientName.(string); {
+		case ok && tx.system && forced != "":
+			name = forced
+		case doc["amended_from"] != nil && doc["amended_from"] != "":
+			name, err = tx.amendedName(ctx, d, projections.NameString(doc["amended_from"]))
+		default:
+			name, err = tx.autoname(ctx, d, doc, clientName)
+		}
+		if err != nil {
+			return nil, projections.Head{}, err
+		}
+		if err := checkName(d, name); err != nil {
+			return nil, projections.Head{}, err
+		}
+		existing, head, err := tx.read(ctx, d.Name, projections.NameString(name))
+		if err != nil {
+			return nil, projections.Head{}, err
+		}
+		if existing == nil {
+			return name, head, nil
+		}
+		if (d.Autoname == "" || d.Autoname == "hash") && attempt < 3 {
+			continue // a random name collided: draw again
+		}
+		return nil, projections.Head{}, &Error{Exc: DuplicateEntryError, Title: "Duplicate Name",
+			Msg: fmt.Sprintf("%s %s already exists", d.Name, projections.NameString(name))}
+	}
+}
+
+// amendedName names an amendment as Frappe does: ORIG-1, then ORIG-2 for
+// an amendment of ORIG-1, and so on. The amended document must be
+// cancelled.
+func (tx *Tx) amendedName(ctx context.Context, d *meta.DocType, from string) (string, error) {
+	src, _, err := tx.read(ctx, d.Name, from)
+	if err != nil {
+		return "", err
+	}
+	if src == nil {
+		return "", &Error{Exc: LinkValidationError, Msg: fmt.Sprintf("Could not find Amended From: %s", from)}
+	}
+	if status, _ := docstatusOf(src[meta.FieldDocstatus], Draft); status != Cancelled {
+		return "", newError(ValidationError, "%s %s cannot be amended because it is not cancelled", d.Name, from)
+	}
+	prefix, n := from, int64(1)
+	if prev, _ := src["amended_from"].(string); prev != "" {
+		if i := strings.LastIndexByte(from, '-'); i > 0 {
+			if k, err := strconv.ParseInt(from[i+1:], 10, 64); err == nil {
+				prefix, n = from[:i], k+1
+			}
+		}
+	}
+	return fmt.Sprintf("%s-%d", prefix, n), nil
 }
 
 // Update applies a partial document to a stored one, as PUT
 // /api/resource/{doctype}/{name} does: fields not sent keep their values,
 // child tables sent are replaced, "modified" (when sent) must match, and
-// a docstatus change submits or cancels.
+// a docstatus change submits or cancels. A Single doctype's document is
+// created on its first save.
 func (tx *Tx) Update(ctx context.Context, doctype, name string, patch map[string]any) (map[string]any, error) {
+	if err := tx.writable(); err != nil {
+		return nil, err
+	}
 	d, err := tx.docs.Meta(doctype)
 	if err != nil {
 		return nil, err
+	}
+	if d.IsSingle {
+		return tx.saveSingle(ctx, d, patch)
 	}
 	if d.Core && d.Name != "DocType" {
 		return nil, newError(PermissionError, "%s rows are saved through their DocType", d.Name)
@@ -132,10 +206,15 @@ func (tx *Tx) Update(ctx context.Context, doctype, name string, patch map[string
 	if orig == nil {
 		return nil, NotFound(doctype, name)
 	}
+	return tx.update(ctx, d, name, orig, head, patch)
+}
+
+// update saves a patched version of an existing document.
+func (tx *Tx) update(ctx context.Context, d *meta.DocType, name string, orig map[string]any, head projections.Head, patch map[string]any) (map[string]any, error) {
 	if err := tx.checkPrivileged(d, name, patch, false); err != nil {
 		return nil, err
 	}
-	if doctype == "DocType" && meta.IsCore(name) {
+	if d.Name == "DocType" && meta.IsCore(name) {
 		return nil, newError(PermissionError, "The core DocType %s cannot be changed", name)
 	}
 	if err := tx.checkModified(orig, patch); err != nil {
@@ -150,6 +229,15 @@ func (tx *Tx) Update(ctx context.Context, doctype, name string, patch map[string
 	if err != nil {
 		return nil, err
 	}
+	act := actionSave
+	switch {
+	case typ == eventlog.Submit:
+		act = actionSubmit
+	case typ == eventlog.Cancel:
+		act = actionCancel
+	case oldStatus == Submitted:
+		act = actionUpdateAfterSubmit
+	}
 	secretsBefore := len(tx.secrets)
 	doc := cloneDoc(orig)
 	if err := tx.setFields(d, doc, patch, false); err != nil {
@@ -162,22 +250,29 @@ func (tx *Tx) Update(ctx context.Context, doctype, name string, patch map[string
 	doc[meta.FieldModified] = now
 	doc[meta.FieldModifiedBy] = tx.user
 	doc[meta.FieldDocstatus] = int64(newStatus)
-	if err := tx.prepareSave(ctx, d, orig, doc, name, now); err != nil {
+	if err := tx.prepareSave(ctx, d, orig, doc, name, now, act); err != nil {
 		return nil, err
 	}
 	tx.nameSecrets(secretsBefore, name)
-	if err := tx.put(doctype, name, typ, orig, head, doc); err != nil {
+	if err := tx.put(d.Name, name, typ, orig, head, doc); err != nil {
 		return nil, err
 	}
-	return doc, nil
+	return doc, tx.afterSave(ctx, d.Name, doc, act)
 }
 
 // Delete deletes a document, as DELETE /api/resource/{doctype}/{name}
-// does: not when submitted, not when other documents link to it.
+// does: not when submitted, not when other documents link to it. A child
+// table row is deleted through its parent.
 func (tx *Tx) Delete(ctx context.Context, doctype, name string) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
 	d, err := tx.docs.Meta(doctype)
 	if err != nil {
 		return err
+	}
+	if d.IsTable {
+		return tx.deleteRow(ctx, d, name)
 	}
 	if d.Core && d.Name != "DocType" {
 		return newError(PermissionError, "%s rows are deleted through their DocType", d.Name)
@@ -202,6 +297,9 @@ func (tx *Tx) Delete(ctx context.Context, doctype, name string) error {
 	}
 	if status, _ := docstatusOf(orig[meta.FieldDocstatus], Draft); status == Submitted {
 		return newError(ValidationError, "%s %s: Submitted Record cannot be deleted. You must Cancel it first.", doctype, name)
+	}
+	if err := tx.run(ctx, doctype, OnTrash, orig); err != nil {
+		return err
 	}
 	if doctype == "DocType" {
 		if err := tx.checkDocTypeDelete(name); err != nil {
@@ -229,16 +327,34 @@ func (tx *Tx) Delete(ctx context.Context, doctype, name string) error {
 	if len(f.fields) > 0 || doctype == "User" {
 		tx.forget = append(tx.forget, f)
 	}
-	return tx.put(doctype, name, eventlog.Delete, orig, head, nil)
+	if err := tx.put(doctype, name, eventlog.Delete, orig, head, nil); err != nil {
+		return err
+	}
+	return tx.run(ctx, doctype, AfterDelete, orig)
 }
 
 // prepareSave finishes a document an insert (orig nil) or update is about
-// to write: child rows stamped, the doctype's controller, fetch_from,
-// validation, DocType checks, unique claims.
-func (tx *Tx) prepareSave(ctx context.Context, d *meta.DocType, orig, doc map[string]any, name, now string) error {
+// to write: child rows stamped, the doctype's controller, hooks before the
+// save, fetch_from, validation, DocType checks, unique claims.
+func (tx *Tx) prepareSave(ctx context.Context, d *meta.DocType, orig, doc map[string]any, name, now string, act action) error {
 	tx.stampRows(d, doc, name, now)
 	if ctl := controllers[d.Name]; ctl.beforeValidate != nil {
 		ctl.beforeValidate(tx, doc, orig)
+	}
+	before := []Event{BeforeValidate, Validate, BeforeSave}
+	switch act {
+	case actionSubmit:
+		before = []Event{BeforeValidate, Validate, BeforeSubmit}
+	case actionCancel:
+		before = []Event{BeforeCancel}
+	case actionUpdateAfterSubmit:
+		before = []Event{BeforeUpdateAfterSubmit}
+	}
+	if before[0] == BeforeValidate {
+		if err := tx.run(ctx, d.Name, BeforeValidate, doc); err != nil {
+			return err
+		}
+		before = before[1:]
 	}
 	if err := tx.fetchFrom(ctx, d, doc); err != nil {
 		return err
@@ -246,12 +362,50 @@ func (tx *Tx) prepareSave(ctx context.Context, d *meta.DocType, orig, doc map[st
 	if err := tx.validate(ctx, d, doc, ""); err != nil {
 		return err
 	}
+	for _, ev := range before {
+		if err := tx.run(ctx, d.Name, ev, doc); err != nil {
+			return err
+		}
+	}
+	if len(before) > 0 {
+		// Hooks may have changed the document: check it again.
+		tx.stampRows(d, doc, name, now)
+		if err := tx.validate(ctx, d, doc, ""); err != nil {
+			return err
+		}
+	}
 	if d.Name == "DocType" {
 		if err := tx.checkDocType(doc); err != nil {
 			return err
 		}
 	}
+	if ctl := controllers[d.Name]; ctl.check != nil {
+		if err := ctl.check(tx, doc); err != nil {
+			return err
+		}
+	}
 	return tx.claimUniques(ctx, d, orig, doc, name)
+}
+
+// afterSave runs the hooks after a document is staged.
+func (tx *Tx) afterSave(ctx context.Context, doctype string, doc map[string]any, act action) error {
+	var after []Event
+	switch act {
+	case actionSave:
+		after = []Event{OnUpdate}
+	case actionSubmit:
+		after = []Event{OnUpdate, OnSubmit}
+	case actionCancel:
+		after = []Event{OnCancel}
+	case actionUpdateAfterSubmit:
+		after = []Event{OnUpdateAfterSubmit}
+	}
+	for _, ev := range after {
+		if err := tx.run(ctx, doctype, ev, doc); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func docstatusOf(v any, def int) (int, error) {

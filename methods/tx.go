@@ -19,8 +19,9 @@ type Tx struct {
 	docs   *Docs
 	user   string
 	id     string
-	fresh  bool // read heads from the log, not the projections
-	system bool // bootstrap: links unchecked, core doctypes and names settable
+	fresh    bool // read heads from the log, not the projections
+	system   bool // bootstrap: links unchecked, core doctypes and names settable, no hooks
+	readOnly bool // a GET call: every write fails
 	now    time.Time
 
 	writes   []eventlog.Write
@@ -29,7 +30,11 @@ type Tx struct {
 	counters map[string]*counterState
 	secrets  []secret
 	forget   []forget
+	messages []string // msgprint of hooks and scripts
 }
+
+// Messages are the user-facing messages hooks and scripts printed.
+func (tx *Tx) Messages() []string { return tx.messages }
 
 // forget is a deleted document whose secrets go once the delete commits.
 type forget struct {
@@ -369,4 +374,69 @@ func cloneValue(v any) any {
 		return out
 	}
 	return v
+}
+
+// savepoint runs fn and, if it fails, undoes what it staged (a method can
+// then go on, as Frappe's savepoints allow). A transaction served to
+// another process has no savepoints: fn runs as it is.
+func savepoint(t Transaction, fn func() error) error {
+	tx, ok := t.(*Tx)
+	if !ok {
+		return fn()
+	}
+	saved := tx.mark()
+	err := fn()
+	if err != nil {
+		tx.restore(saved)
+	}
+	return err
+}
+
+// txState is a copy of what a transaction has staged.
+type txState struct {
+	writes   []eventlog.Write
+	staged   map[docRef]staged
+	claims   map[string]claimState
+	counters map[string]counterState
+	secrets  int
+	forget   int
+}
+
+func (tx *Tx) mark() txState {
+	st := txState{
+		writes:   slices.Clone(tx.writes),
+		staged:   make(map[docRef]staged, len(tx.staged)),
+		claims:   make(map[string]claimState, len(tx.claims)),
+		counters: make(map[string]counterState, len(tx.counters)),
+		secrets:  len(tx.secrets),
+		forget:   len(tx.forget),
+	}
+	for k, v := range tx.staged {
+		st.staged[k] = *v
+	}
+	for k, v := range tx.claims {
+		st.claims[k] = *v
+	}
+	for k, v := range tx.counters {
+		st.counters[k] = *v
+	}
+	return st
+}
+
+func (tx *Tx) restore(st txState) {
+	tx.writes = st.writes
+	tx.staged = make(map[docRef]*staged, len(st.staged))
+	for k, v := range st.staged {
+		tx.staged[k] = &v
+	}
+	tx.claims = make(map[string]*claimState, len(st.claims))
+	for k, v := range st.claims {
+		tx.claims[k] = &v
+	}
+	tx.counters = make(map[string]*counterState, len(st.counters))
+	for k, v := range st.counters {
+		tx.counters[k] = &v
+	}
+	tx.secrets = tx.secrets[:st.secrets]
+	tx.forget = tx.forget[:st.forget]
 }

@@ -40,6 +40,10 @@ type Node struct {
 	Docs      *methods.Docs
 	Auth      *auth.Service
 	Projector *projections.Projector
+	// Registry holds this node's methods; Dispatcher calls them, and
+	// methods other processes serve over NATS.
+	Registry   *methods.Registry
+	Dispatcher *methods.Dispatcher
 	// AdminToken is an "Authorization: token key:secret" value for the
 	// Administrator.
 	AdminToken string
@@ -53,6 +57,12 @@ type Node struct {
 	stopped  bool
 	stopOnce sync.Once
 }
+
+// NATS is the node's in-process NATS connection.
+func (n *Node) NATS() *nats.Conn { return n.nc }
+
+// NATSServer is the node's embedded NATS server.
+func (n *Node) NATSServer() *server.Server { return n.ns }
 
 // Start starts a node storing in dir (a new temporary directory when
 // dir is ""). It stops when the test ends.
@@ -107,7 +117,9 @@ func Start(t testing.TB, dir string) *Node {
 	if _, err := n.Docs.Bootstrap(ctx, AdminPassword); err != nil {
 		fail(err)
 	}
-	srv := api.New(n.Docs, n.Auth, methods.NewRegistry(), api.Options{MaxBodyBytes: 1 << 20})
+	n.Registry = methods.NewRegistry()
+	n.Dispatcher = methods.NewDispatcher(n.Docs, n.Registry, n.nc, methods.DispatchOptions{})
+	srv := api.New(n.Docs, n.Auth, n.Dispatcher, api.Options{MaxBodyBytes: 1 << 20})
 	n.http = httptest.NewServer(srv.Handler())
 	n.URL = n.http.URL
 	n.AdminToken = n.NewToken(t, methods.Administrator)

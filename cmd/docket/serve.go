@@ -29,6 +29,7 @@ type config struct {
 	Data          string
 	HTTP          string
 	NATSListen    string
+	NATSToken     string
 	LogLevel      string
 	AdminPassword string
 	MaxBody       int64
@@ -46,7 +47,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Data, "data", env("DOCKET_DATA", "./data"), "data directory (NATS JetStream files and Pebble); env DOCKET_DATA")
 	fs.StringVar(&c.HTTP, "http", env("DOCKET_HTTP", ":8000"), "HTTP listen address; env DOCKET_HTTP")
-	fs.StringVar(&c.NATSListen, "nats-listen", env("DOCKET_NATS_LISTEN", ""), "also accept NATS clients on this address (e.g. 127.0.0.1:4222); empty: in-process only; env DOCKET_NATS_LISTEN")
+	fs.StringVar(&c.NATSListen, "nats-listen", env("DOCKET_NATS_LISTEN", ""), "also accept NATS clients (workers, subscribers) on this address, e.g. 127.0.0.1:4222; empty: in-process only; env DOCKET_NATS_LISTEN")
+	fs.StringVar(&c.NATSToken, "nats-token", env("DOCKET_NATS_TOKEN", ""), "the token NATS clients must present; env DOCKET_NATS_TOKEN")
 	fs.StringVar(&c.LogLevel, "log-level", env("DOCKET_LOG_LEVEL", "info"), "log level: debug, info, warn, error; env DOCKET_LOG_LEVEL")
 	fs.Int64Var(&c.MaxBody, "max-body", 25<<20, "largest request body in bytes")
 	if err := fs.Parse(args); err != nil {
@@ -83,13 +85,13 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 	}()
 
 	ns, err := eventlog.StartServer(eventlog.ServerOptions{
-		StoreDir: filepath.Join(cfg.Data, "nats"), Listen: cfg.NATSListen, Logger: logger,
+		StoreDir: filepath.Join(cfg.Data, "nats"), Listen: cfg.NATSListen, Token: cfg.NATSToken, Logger: logger,
 	})
 	if err != nil {
 		return err
 	}
 	closers = append(closers, func() { ns.Shutdown(); ns.WaitForShutdown(); logger.Info("nats stopped") })
-	nc, err := eventlog.ConnectInProcess(ns, "docket")
+	nc, err := eventlog.ConnectInProcess(ns, "docket", cfg.NATSToken)
 	if err != nil {
 		return err
 	}
@@ -162,7 +164,15 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 		logger.Info("created the built-in DocTypes and the Administrator user")
 	}
 
-	srv := api.New(docs, authSvc, methods.NewRegistry(), api.Options{Logger: logger, MaxBodyBytes: cfg.MaxBody})
+	reg := methods.NewRegistry()
+	disp := methods.NewDispatcher(docs, reg, nc, methods.DispatchOptions{})
+	srv := api.New(docs, authSvc, disp, api.Options{Logger: logger, MaxBodyBytes: cfg.MaxBody})
+	// Serve this node's methods to the other nodes of a cluster too.
+	methodSvc, err := methods.Serve(nc, reg, methods.ServeOptions{Logger: logger})
+	if err != nil {
+		return err
+	}
+	closers = append(closers, func() { _ = methodSvc.Stop() })
 	ln, err := net.Listen("tcp", cfg.HTTP)
 	if err != nil {
 		return fmt.Errorf("http listen: %w", err)

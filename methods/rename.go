@@ -1,0 +1,194 @@
+package methods
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"docket/eventlog"
+	"docket/projections"
+	"docket/projections/meta"
+	"docket/projections/query"
+)
+
+// Rename renames a document, as frappe.client.rename_doc does: the old
+// subject ends with a rename event (renamed_to), the new one starts with
+// the document under its new name (renamed_from), and every Link field
+// that named the old name (in documents and in child rows) is pointed at
+// the new one, all in this transaction. With merge the document is folded
+// into an existing one of the new name: the old one ends and the links
+// move.
+func (tx *Tx) Rename(ctx context.Context, doctype, oldName, newName string, merge bool) (string, error) {
+	if err := tx.writable(); err != nil {
+		return "", err
+	}
+	d, err := tx.docs.Meta(doctype)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case d.IsTable, d.IsSingle, d.Core, doctype == "DocType":
+		return "", newError(ValidationError, "%s documents cannot be renamed", doctype)
+	case !d.AllowRename:
+		return "", newError(ValidationError, "%s does not allow renaming (allow_rename is off)", doctype)
+	case d.Autoname == "autoincrement":
+		return "", newError(ValidationError, "%s is named by autoincrement: its documents cannot be renamed", doctype)
+	}
+	newName = strings.TrimSpace(newName)
+	if err := checkName(d, newName); err != nil {
+		return "", err
+	}
+	if oldName, err = tx.resolveName(ctx, d, oldName); err != nil {
+		return "", err
+	}
+	orig, oldHead, err := tx.read(ctx, doctype, oldName)
+	if err != nil {
+		return "", err
+	}
+	if orig == nil {
+		return "", NotFound(doctype, oldName)
+	}
+	if err := tx.checkPrivileged(d, oldName, orig, false); err != nil {
+		return "", err
+	}
+	if oldName == newName {
+		return "", newError(ValidationError, "Please select a new name to rename")
+	}
+	target, newHead, err := tx.read(ctx, doctype, newName)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case merge && target == nil:
+		return "", newError(ValidationError, "%s %s does not exist: there is nothing to merge into", doctype, newName)
+	case !merge && target != nil:
+		return "", &Error{Exc: DuplicateEntryError, Title: "Duplicate Name",
+			Msg: fmt.Sprintf("Another %s with name %s exists, select another name", doctype, newName)}
+	}
+	if claimsNames(d) {
+		if err := tx.claim(ctx, d, nameField, query.FoldKey(oldName), oldName, true); err != nil {
+			return "", err
+		}
+		if !merge {
+			if err := tx.claim(ctx, d, nameField, query.FoldKey(newName), newName, false); err != nil {
+				return "", err
+			}
+		}
+	}
+	if !merge {
+		doc := cloneDoc(orig)
+		doc[meta.FieldName] = newName
+		now := timestampAfter(tx.Now(), orig[meta.FieldModified])
+		doc[meta.FieldModified] = now
+		doc[meta.FieldModifiedBy] = tx.user
+		tx.stampRows(d, doc, newName, now)
+		// Unique values move to the new name: release, then claim.
+		if err := tx.claimUniques(ctx, d, orig, nil, oldName); err != nil {
+			return "", err
+		}
+		if err := tx.claimUniques(ctx, d, nil, doc, newName); err != nil {
+			return "", err
+		}
+		if err := tx.putRename(doctype, newName, newHead, nil, doc, oldName, ""); err != nil {
+			return "", err
+		}
+	} else if err := tx.claimUniques(ctx, d, orig, nil, oldName); err != nil {
+		return "", err
+	}
+	if err := tx.putRename(doctype, oldName, oldHead, orig, nil, "", newName); err != nil {
+		return "", err
+	}
+	return newName, tx.relink(ctx, d, oldName, newName)
+}
+
+// putRename stages one half of a rename: the new subject's first version
+// (from set) or the old subject's end (to set).
+func (tx *Tx) putRename(doctype, name string, head projections.Head, orig, doc map[string]any, from, to string) error {
+	if err := tx.put(doctype, name, eventlog.Rename, orig, head, doc); err != nil {
+		return err
+	}
+	s := tx.staged[docRef{doctype, name}]
+	ev, err := eventlog.DecodeEvent(tx.writes[s.write].Data)
+	if err != nil {
+		return err
+	}
+	ev.RenamedFrom, ev.RenamedTo = from, to
+	w, err := eventlog.EventWrite(ev, head.Seq)
+	if err != nil {
+		return err
+	}
+	tx.writes[s.write] = w
+	return nil
+}
+
+// relink points every Link field (of documents and of child rows) that
+// names oldName of doctype d at newName. The documents keep their
+// modified time: a rename changes what they link to, not what they say.
+func (tx *Tx) relink(ctx context.Context, d *meta.DocType, oldName, newName string) error {
+	store := tx.docs.store
+	for _, other := range store.Registry().All() {
+		if other.IsTable || other.IsSingle {
+			continue
+		}
+		for _, f := range other.Fields {
+			var conds []query.Condition
+			var table, field string
+			switch {
+			case f.Fieldtype == meta.Link && f.Options == d.Name:
+				field = f.Fieldname
+				conds = []query.Condition{{Field: f.Fieldname, Op: "=", Value: oldName}}
+			case f.Kind() == meta.KindTable:
+				cd := store.Registry().Get(f.Options)
+				if cd == nil {
+					continue
+				}
+				for _, cf := range cd.Fields {
+					if cf.Fieldtype == meta.Link && cf.Options == d.Name {
+						table, field = f.Fieldname, cf.Fieldname
+						conds = []query.Condition{{Table: table, Field: field, Op: "=", Value: oldName}}
+					}
+				}
+			}
+			if conds == nil {
+				continue
+			}
+			res, err := store.List(ctx, projections.Query{DocType: other.Name, Filters: conds, Fields: []query.Field{{Name: meta.FieldName}}})
+			if err != nil {
+				return err
+			}
+			seen := map[string]bool{}
+			for _, r := range res.Rows {
+				name := projections.NameString(r[0])
+				if seen[name] || (other.Name == d.Name && (name == oldName || name == newName)) {
+					continue
+				}
+				seen[name] = true
+				if err := tx.relinkDoc(ctx, other.Name, name, table, field, oldName, newName); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) relinkDoc(ctx context.Context, doctype, name, table, field, oldName, newName string) error {
+	orig, head, err := tx.read(ctx, doctype, name)
+	if err != nil || orig == nil {
+		return err
+	}
+	doc := cloneDoc(orig)
+	if table == "" {
+		if doc[field] != oldName {
+			return nil
+		}
+		doc[field] = newName
+	} else {
+		for _, r := range meta.Rows(doc[table]) {
+			if r[field] == oldName {
+				r[field] = newName
+			}
+		}
+	}
+	return tx.put(doctype, name, eventlog.Update, orig, head, doc)
+}
