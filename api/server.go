@@ -50,9 +50,9 @@ func New(docs *methods.Docs, authSvc *auth.Service, disp *methods.Dispatcher, op
 
 // call is one request's state, handed to every handler.
 type call struct {
-	id      *auth.Identity
-	args    map[string]any
-	body    []byte
+	id       *auth.Identity
+	args     map[string]any
+	body     []byte
 	v2       bool
 	cookies  []*http.Cookie // cookies to set (login, logout, expiry)
 	messages []string       // user-facing messages of a successful call

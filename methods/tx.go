@@ -16,13 +16,13 @@ import (
 // Tx is one transaction: reads see its own buffered writes, and its
 // events, uniqueness claims and series counters commit together.
 type Tx struct {
-	docs   *Docs
-	user   string
-	id     string
+	docs     *Docs
+	user     string
+	id       string
 	fresh    bool // read heads from the log, not the projections
 	system   bool // bootstrap: links unchecked, core doctypes and names settable, no hooks
 	readOnly bool // a GET call: every write fails
-	now    time.Time
+	now      time.Time
 
 	writes   []eventlog.Write
 	staged   map[docRef]*staged
