@@ -20,9 +20,9 @@ type Document struct {
 // writeVerbs are the verbs of Frappe's writing client methods.
 var writeVerbs = []string{"POST", "PUT"}
 
-// registerBuiltins adds the built-in methods every Frappe client uses,
+// RegisterBuiltins adds the built-in methods every Frappe client uses,
 // with Frappe's arguments, verbs and results (frappe/client.py).
-func registerBuiltins(r *Registry) {
+func RegisterBuiltins(r *Registry) {
 	r.Register("ping", MethodOptions{AllowGuest: true}, func(ctx context.Context, c *Call) (any, error) {
 		return "pong", nil
 	})

@@ -76,11 +76,10 @@ type Registry struct {
 	m  map[string]*Method
 }
 
-// NewRegistry returns a registry holding docket's built-in methods.
+// NewRegistry returns an empty registry (a worker's); a docket node adds
+// the built-ins with RegisterBuiltins.
 func NewRegistry() *Registry {
-	r := &Registry{m: map[string]*Method{}}
-	registerBuiltins(r)
-	return r
+	return &Registry{m: map[string]*Method{}}
 }
 
 // Register adds (or replaces) a method.

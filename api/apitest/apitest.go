@@ -47,6 +47,9 @@ type Node struct {
 	// AdminToken is an "Authorization: token key:secret" value for the
 	// Administrator.
 	AdminToken string
+	// NATSURL is where other processes reach the node's NATS (with
+	// Options.NATSListen).
+	NATSURL string
 
 	t        testing.TB
 	ns       *server.Server
@@ -64,9 +67,22 @@ func (n *Node) NATS() *nats.Conn { return n.nc }
 // NATSServer is the node's embedded NATS server.
 func (n *Node) NATSServer() *server.Server { return n.ns }
 
+// Options configures a test node. The zero value works.
+type Options struct {
+	// NATSListen makes the embedded NATS server accept clients on a
+	// random loopback port (Node.NATSURL), for workers in other processes.
+	NATSListen bool
+}
+
 // Start starts a node storing in dir (a new temporary directory when
 // dir is ""). It stops when the test ends.
 func Start(t testing.TB, dir string) *Node {
+	t.Helper()
+	return StartWith(t, dir, Options{})
+}
+
+// StartWith starts a node with options.
+func StartWith(t testing.TB, dir string, opts Options) *Node {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -79,9 +95,16 @@ func Start(t testing.TB, dir string) *Node {
 		n.Stop()
 		t.Fatal(err)
 	}
-	n.ns, err = eventlog.StartServer(eventlog.ServerOptions{StoreDir: filepath.Join(dir, "nats")})
+	listen := ""
+	if opts.NATSListen {
+		listen = "127.0.0.1:-1"
+	}
+	n.ns, err = eventlog.StartServer(eventlog.ServerOptions{StoreDir: filepath.Join(dir, "nats"), Listen: listen})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.NATSListen {
+		n.NATSURL = n.ns.ClientURL()
 	}
 	if n.nc, err = eventlog.ConnectInProcess(n.ns, "apitest"); err != nil {
 		fail(err)
@@ -118,6 +141,7 @@ func Start(t testing.TB, dir string) *Node {
 		fail(err)
 	}
 	n.Registry = methods.NewRegistry()
+	methods.RegisterBuiltins(n.Registry)
 	n.Dispatcher = methods.NewDispatcher(n.Docs, n.Registry, n.nc, methods.DispatchOptions{})
 	srv := api.New(n.Docs, n.Auth, n.Dispatcher, api.Options{MaxBodyBytes: 1 << 20})
 	n.http = httptest.NewServer(srv.Handler())

@@ -165,6 +165,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 	}
 
 	reg := methods.NewRegistry()
+	methods.RegisterBuiltins(reg)
 	disp := methods.NewDispatcher(docs, reg, nc, methods.DispatchOptions{})
 	srv := api.New(docs, authSvc, disp, api.Options{Logger: logger, MaxBodyBytes: cfg.MaxBody})
 	// Serve this node's methods to the other nodes of a cluster too.

@@ -1,0 +1,88 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ConsumeOptions configures Consume. The zero value works.
+type ConsumeOptions struct {
+	// From is where a new subscription starts: 0 (the default) with the
+	// next message written, 1 with the first message of the stream, N with
+	// stream sequence N. An existing subscription resumes where it stopped.
+	From Seq
+	// RetryAfter is how long a message whose handler failed waits before
+	// it is delivered again; default 1s.
+	RetryAfter time.Duration
+}
+
+// Consume delivers the messages on subjects matching filter (e.g.
+// "docs.ToDo.>") to fn, in stream order, at least once, through a durable
+// JetStream consumer named name: after a restart it resumes after the last
+// message fn handled. A message is acknowledged when fn returns nil; when
+// fn fails it is delivered again after RetryAfter, and nothing after it is
+// delivered first. Consume returns when ctx ends (nil) or on a JetStream
+// error.
+func (l *Log) Consume(ctx context.Context, name, filter string, opts ConsumeOptions, fn func(ctx context.Context, m *Msg) error) error {
+	if opts.RetryAfter <= 0 {
+		opts.RetryAfter = time.Second
+	}
+	cfg := jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "docket subscriber " + name,
+		FilterSubject: filter,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       time.Minute,
+		MaxAckPending: 1, // in order: the next message waits for this one
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+	}
+	switch {
+	case opts.From == 1:
+		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+	case opts.From > 1:
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = uint64(opts.From)
+	}
+	cons, err := l.stream.Consumer(ctx, name)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		cons, err = l.stream.CreateConsumer(ctx, cfg)
+	}
+	if err != nil {
+		return fmt.Errorf("eventlog: subscriber %s: %w", name, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(16))
+	if err != nil {
+		return fmt.Errorf("eventlog: subscriber %s: %w", name, err)
+	}
+	defer it.Stop()
+	for {
+		m, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("eventlog: subscriber %s: %w", name, err)
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return fmt.Errorf("eventlog: subscriber %s: %w", name, err)
+		}
+		msg := &Msg{Seq: Seq(md.Sequence.Stream), Subject: m.Subject(), Data: m.Data(), Header: m.Headers(),
+			Time: md.Timestamp, Pending: md.NumPending}
+		if err := fn(ctx, msg); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			_ = m.NakWithDelay(opts.RetryAfter)
+			continue
+		}
+		if err := m.DoubleAck(ctx); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("eventlog: subscriber %s: ack %d: %w", name, msg.Seq, err)
+		}
+	}
+}
