@@ -24,8 +24,8 @@ type ConsumeOptions struct {
 // "docs.ToDo.>") to fn, in stream order, at least once, through a durable
 // JetStream consumer named name: after a restart it resumes after the last
 // message fn handled. A message is acknowledged when fn returns nil; when
-// fn fails it is delivered again after RetryAfter, and nothing after it is
-// delivered first. Consume returns when ctx ends (nil) or on a JetStream
+// fn fails it is given to fn again every RetryAfter, and nothing after it
+// comes first. Consume returns when ctx ends (nil) or on a JetStream
 // error.
 func (l *Log) Consume(ctx context.Context, name, filter string, opts ConsumeOptions, fn func(ctx context.Context, m *Msg) error) error {
 	if opts.RetryAfter <= 0 {
@@ -74,12 +74,15 @@ func (l *Log) Consume(ctx context.Context, name, filter string, opts ConsumeOpti
 		}
 		msg := &Msg{Seq: Seq(md.Sequence.Stream), Subject: m.Subject(), Data: m.Data(), Header: m.Headers(),
 			Time: md.Timestamp, Pending: md.NumPending}
-		if err := fn(ctx, msg); err != nil {
-			if ctx.Err() != nil {
+		// Retry here until fn succeeds: a nak would let the next message
+		// overtake this one.
+		for fn(ctx, msg) != nil {
+			_ = m.InProgress() // keep the delivery ours past AckWait
+			select {
+			case <-time.After(opts.RetryAfter):
+			case <-ctx.Done():
 				return nil
 			}
-			_ = m.NakWithDelay(opts.RetryAfter)
-			continue
 		}
 		if err := m.DoubleAck(ctx); err != nil && ctx.Err() == nil {
 			return fmt.Errorf("eventlog: subscriber %s: ack %d: %w", name, msg.Seq, err)

@@ -307,11 +307,11 @@ func setValue(ctx context.Context, c *Call) (any, error) {
 func updateAny(ctx context.Context, t Transaction, doctype, name string, patch map[string]any) (any, error) {
 	if tx, ok := t.(*Tx); ok {
 		if d, err := tx.docs.Meta(doctype); err == nil && d.IsTable {
-			doc, err := tx.updateRow(ctx, d, name, patch)
+			parentType, doc, err := tx.updateRow(ctx, d, name, patch)
 			if err != nil {
 				return nil, err
 			}
-			return Document{DocType: projections.NameString(doc["parenttype"]), Doc: doc}, nil
+			return Document{DocType: parentType, Doc: doc}, nil
 		}
 	}
 	doc, err := t.Update(ctx, doctype, name, patch)

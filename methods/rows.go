@@ -78,15 +78,15 @@ func (tx *Tx) findRow(ctx context.Context, child *meta.DocType, name string) (pa
 }
 
 // updateRow changes one child row (found by name) and saves its parent,
-// which it returns.
-func (tx *Tx) updateRow(ctx context.Context, child *meta.DocType, name string, patch map[string]any) (map[string]any, error) {
+// which it returns with its doctype.
+func (tx *Tx) updateRow(ctx context.Context, child *meta.DocType, name string, patch map[string]any) (string, map[string]any, error) {
 	parentType, parent, field, err := tx.findRow(ctx, child, name)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	doc, err := tx.Get(ctx, parentType, parent)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	rows := anyRows(doc[field])
 	found := false
@@ -100,9 +100,10 @@ func (tx *Tx) updateRow(ctx context.Context, child *meta.DocType, name string, p
 		}
 	}
 	if !found {
-		return nil, NotFound(child.Name, name)
+		return "", nil, NotFound(child.Name, name)
 	}
-	return tx.Update(ctx, parentType, parent, map[string]any{field: rows})
+	saved, err := tx.Update(ctx, parentType, parent, map[string]any{field: rows})
+	return parentType, saved, err
 }
 
 // deleteRow removes one child row (found by name) and saves its parent.

@@ -392,7 +392,7 @@ type listCase struct {
 
 // starCols are the columns of fields ["*"] for Sales Order.
 var starCols = []string{"name", "owner", "creation", "modified", "modified_by", "docstatus", "idx",
-	"status", "customer", "qty", "amount", "discount", "due", "at", "urgent", "title", "code"}
+	"status", "customer", "qty", "amount", "discount", "due", "at", "urgent", "title", "code", "amended_from"}
 
 func starGetters() []func(refRow) any {
 	out := make([]func(refRow) any, len(starCols))

@@ -303,6 +303,11 @@ func Parse(doc map[string]any) (*DocType, error) {
 			Print: flag(row["print"]), Email: flag(row["email"]),
 		})
 	}
+	if d.IsSubmittable && !slices.ContainsFunc(d.Fields, func(f *Field) bool { return f.Fieldname == "amended_from" }) {
+		// Submittable doctypes are amendable, as Frappe makes them.
+		d.Fields = append(d.Fields, &Field{Fieldname: "amended_from", Label: "Amended From", Fieldtype: Link,
+			Options: d.Name, ReadOnly: true, NoCopy: true})
+	}
 	if err := d.index(); err != nil {
 		return nil, err
 	}
