@@ -56,6 +56,11 @@ func TestFrappeJSSDK(t *testing.T) {
 		Ping         map[string]any
 		Missing      map[string]any
 		Invalid      map[string]any
+		Value        map[string]any
+		SetValue     map[string]any
+		SetValues    map[string]any
+		Renamed      map[string]any
+		Posted       map[string]any
 		Deleted      map[string]any
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
@@ -83,5 +88,10 @@ func TestFrappeJSSDK(t *testing.T) {
 	check("call.get ping", out.Ping["message"] == "pong", out.Ping)
 	check("missing document", out.Missing["httpStatus"] == float64(404) && out.Missing["exception"] == "DoesNotExistError", out.Missing)
 	check("invalid document", out.Invalid["httpStatus"] == float64(417) && out.Invalid["exception"] != "", out.Invalid)
+	check("getValue", out.Value["message"].(map[string]any)["priority"] == "High", out.Value)
+	check("setValue", out.SetValue["message"].(map[string]any)["priority"] == "Low", out.SetValue)
+	check("setValue of several fields", out.SetValues["message"].(map[string]any)["color"] == "#ff0000", out.SetValues)
+	check("renameDoc", out.Renamed["message"] == "renamed-by-sdk", out.Renamed)
+	check("call.post", out.Posted["message"].(map[string]any)["title"] == "via call.post", out.Posted)
 	check("deleteDoc", out.Deleted["data"] == "ok", out.Deleted)
 }

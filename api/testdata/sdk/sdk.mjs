@@ -50,5 +50,11 @@ try {
 } catch (e) {
   out.invalid = { httpStatus: e.httpStatus, exception: e.exception };
 }
+out.value = await db.getValue('ToDo', ['description', 'priority'], { name: created.name });
+out.setValue = await db.setValue('ToDo', created.name, 'priority', 'Low');
+out.setValues = await db.setValue('ToDo', created.name, { color: '#ff0000', priority: 'Medium' });
+const note = await db.createDoc('Note', { title: 'rename me' });
+out.renamed = await db.renameDoc('Note', note.name, 'renamed-by-sdk');
+out.posted = await app.call().post('frappe.client.insert', { doc: { doctype: 'Note', title: 'via call.post' } });
 out.deleted = await db.deleteDoc('ToDo', created.name);
 console.log(JSON.stringify(out));
