@@ -428,3 +428,36 @@ func TestAfterCommit(t *testing.T) {
 		t.Fatalf("seen %v, want %v", seen, want)
 	}
 }
+
+// TestMethodsNeverLoseUpdates: calls that read a document and write a
+// value computed from it, at once; each lost race runs again on fresh
+// reads, so every increment counts.
+func TestMethodsNeverLoseUpdates(t *testing.T) {
+	n := apitest.Start(t, "")
+	c := n.Admin(t)
+	c.Do(t, "POST", "/api/resource/DocType", doctype("Counter", "Prompt", field("hits", "Int")), 200, nil)
+	c.Do(t, "POST", "/api/resource/Counter", map[string]any{"name": "c1"}, 200, nil)
+	n.Registry.Register("test.hit", methods.MethodOptions{Methods: []string{"POST"}},
+		func(ctx context.Context, call *methods.Call) (any, error) {
+			doc, err := call.Tx.Get(ctx, "Counter", "c1")
+			if err != nil {
+				return nil, err
+			}
+			_, err = call.Tx.Update(ctx, "Counter", "c1", map[string]any{"hits": doc["hits"].(int64) + 1})
+			return nil, err
+		})
+	var wg sync.WaitGroup
+	for range 24 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.Admin(t).Do(t, "POST", "/api/method/test.hit", map[string]any{}, 200, nil)
+		}()
+	}
+	wg.Wait()
+	var doc struct{ Data map[string]any }
+	c.Do(t, "GET", "/api/resource/Counter/c1", nil, 200, &doc)
+	if doc.Data["hits"] != float64(24) {
+		t.Fatalf("hits = %v after 24 concurrent increments", doc.Data["hits"])
+	}
+}

@@ -84,7 +84,13 @@ func (l *Log) Consume(ctx context.Context, name, filter string, opts ConsumeOpti
 				return nil
 			}
 		}
-		if err := m.DoubleAck(ctx); err != nil && ctx.Err() == nil {
+		// Acknowledge even when ctx has just ended: fn did its work, and an
+		// unacknowledged message would hold back the next ones until
+		// AckWait passes.
+		actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = m.DoubleAck(actx)
+		cancel()
+		if err != nil {
 			return fmt.Errorf("eventlog: subscriber %s: ack %d: %w", name, msg.Seq, err)
 		}
 	}

@@ -26,6 +26,10 @@ type Tx struct {
 
 	writes   []eventlog.Write
 	staged   map[docRef]*staged
+	// seen holds the version of every document the transaction read: it
+	// reads the same version again, and writes on top of it, so a write
+	// computed from a read conflicts if the document moved in between.
+	seen     map[docRef]seenDoc
 	claims   map[string]*claimState
 	counters map[string]*counterState
 	secrets  []secret
@@ -62,12 +66,35 @@ func (tx *Tx) User() string { return tx.user }
 // Now is the transaction's timestamp in the site time zone.
 func (tx *Tx) Now() string { return nowString(tx.now, tx.docs.opts.Location) }
 
+// seenDoc is a document version a transaction read.
+type seenDoc struct {
+	doc  map[string]any
+	head projections.Head
+}
+
 // read returns a document and its head: from this transaction's writes,
-// else from the projections, else (after a lost race) from the log.
+// else the version it read before, else from the projections, else
+// (after a lost race) from the log.
 func (tx *Tx) read(ctx context.Context, doctype, name string) (map[string]any, projections.Head, error) {
-	if s, ok := tx.staged[docRef{doctype, name}]; ok {
+	ref := docRef{doctype, name}
+	if s, ok := tx.staged[ref]; ok {
 		return cloneDoc(s.doc), s.head, nil
 	}
+	if s, ok := tx.seen[ref]; ok {
+		return cloneDoc(s.doc), s.head, nil
+	}
+	doc, head, err := tx.readFirst(ctx, doctype, name)
+	if err != nil {
+		return nil, head, err
+	}
+	if tx.seen == nil {
+		tx.seen = map[docRef]seenDoc{}
+	}
+	tx.seen[ref] = seenDoc{doc: cloneDoc(doc), head: head}
+	return doc, head, nil
+}
+
+func (tx *Tx) readFirst(ctx context.Context, doctype, name string) (map[string]any, projections.Head, error) {
 	if tx.fresh {
 		return tx.readLog(ctx, doctype, name)
 	}
