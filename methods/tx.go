@@ -24,8 +24,8 @@ type Tx struct {
 	readOnly bool // a GET call: every write fails
 	now      time.Time
 
-	writes   []eventlog.Write
-	staged   map[docRef]*staged
+	writes []eventlog.Write
+	staged map[docRef]*staged
 	// seen holds the version of every document the transaction read: it
 	// reads the same version again, and writes on top of it, so a write
 	// computed from a read conflicts if the document moved in between.
