@@ -461,3 +461,15 @@ func TestMethodsNeverLoseUpdates(t *testing.T) {
 		t.Fatalf("hits = %v after 24 concurrent increments", doc.Data["hits"])
 	}
 }
+
+// TestOnlySystemManagersWriteServerScripts: a script runs as whoever
+// triggers it, so writing one is administration.
+func TestOnlySystemManagersWriteServerScripts(t *testing.T) {
+	n := apitest.Start(t, "")
+	admin := n.Admin(t)
+	admin.Do(t, "POST", "/api/resource/User", map[string]any{"email": "eve@example.com", "first_name": "Eve"}, 200, nil)
+	eve := n.Client(t)
+	eve.Header.Set("Authorization", n.NewToken(t, "eve@example.com"))
+	eve.Do(t, "POST", "/api/resource/Server Script", map[string]any{"name": "Escalate", "script_type": "DocType Event",
+		"reference_doctype": "User", "doctype_event": "Before Save", "script": "doc.enabled = 1"}, 403, nil)
+}

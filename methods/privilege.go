@@ -37,8 +37,9 @@ func (d *Docs) HasRole(user, role string) (bool, error) {
 var privilegedUserFields = []string{"roles", "enabled", "user_type", "api_key", "email", "username", "role_profile_name"}
 
 // checkPrivileged guards what must not wait for role permissions: only a
-// System Manager (or the Administrator) may write DocTypes, Roles and
-// other users' User documents, and change privileged fields of their own.
+// System Manager (or the Administrator) may write DocTypes, Roles, Server
+// Scripts and other users' User documents, and change privileged fields
+// of their own.
 // Other doctypes are open to every logged-in user until DocPerm rows are
 // enforced.
 func (tx *Tx) checkPrivileged(d *meta.DocType, name string, patch map[string]any, deleting bool) error {
@@ -46,7 +47,7 @@ func (tx *Tx) checkPrivileged(d *meta.DocType, name string, patch map[string]any
 		return nil
 	}
 	switch d.Name {
-	case "DocType", "Role":
+	case "DocType", "Role", "Server Script": // a script runs as whoever triggers it
 	case "User":
 		if name == tx.user && !deleting {
 			touches := false
