@@ -185,27 +185,7 @@ func (d *document) childDoctype(field string) string {
 }
 
 // fieldsMap returns the fields as plain Go values.
-func (d *document) fieldsMap() (map[string]any, error) { return d.toMap(0, false) }
-
-// toMap converts the document; withDoctype adds the doctype key as
-// as_dict does.
-func (d *document) toMap(depth int, withDoctype bool) (map[string]any, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("value nested more than %d levels deep (or cyclic)", maxDepth)
-	}
-	m := make(map[string]any, len(d.keys)+1)
-	for _, k := range d.keys {
-		g, err := goValue(d.vals[k], depth+1)
-		if err != nil {
-			return nil, fmt.Errorf("field %s: %w", k, err)
-		}
-		m[k] = g
-	}
-	if _, ok := m["doctype"]; withDoctype && !ok && d.doctype != "" {
-		m["doctype"] = d.doctype
-	}
-	return m, nil
-}
+func (d *document) fieldsMap() (map[string]any, error) { return new(goConv).document(d, 0, false) }
 
 // changed returns the fields that differ from the stored state.
 func (d *document) changed() (map[string]any, error) {
@@ -315,7 +295,7 @@ func (d *document) SetKey(k, v starlark.Value) error {
 
 // asDict returns the document as a _dict, children as _dicts too.
 func (d *document) asDict() (starlark.Value, error) {
-	m, err := d.toMap(0, true)
+	m, err := new(goConv).document(d, 0, true)
 	if err != nil {
 		return nil, err
 	}

@@ -413,8 +413,10 @@ func docDBSet(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 		}
 		patch[k] = g
 	}
+	// As in Frappe, db_set writes the values directly: no controller,
+	// hooks or validation, so that a hook may call it on its own document.
 	rt := rtOf(thread)
-	res, err := rt.env.Update(rt.ctx, d.doctype, d.name(), patch)
+	res, err := rt.env.SetValue(rt.ctx, d.doctype, d.name(), patch)
 	if err != nil {
 		return nil, rt.wrap(err)
 	}

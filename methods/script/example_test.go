@@ -13,8 +13,11 @@ type exampleEnv struct{ script.Env }
 
 func (exampleEnv) User() string   { return "admin@example.com" }
 func (exampleEnv) Now() time.Time { return time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC) }
-func (exampleEnv) GetList(_ context.Context, doctype string, args map[string]any) ([]map[string]any, error) {
-	return []map[string]any{{"name": "CUST-1", "customer_name": "ACME", "credit_limit": 5000.0}}, nil
+func (exampleEnv) Exists(_ context.Context, doctype, name string) (bool, error) {
+	return doctype == "Customer" && name == "CUST-1", nil
+}
+func (exampleEnv) GetDoc(_ context.Context, doctype, name string) (map[string]any, error) {
+	return map[string]any{"doctype": "Customer", "name": "CUST-1", "customer_name": "ACME", "credit_limit": 5000.0}, nil
 }
 
 func Example() {

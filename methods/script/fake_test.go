@@ -22,6 +22,25 @@ type fakeEnv struct {
 	seq     map[string]int
 	patches []map[string]any // every Update patch, in order
 	lists   []map[string]any // every GetList args, in order
+	sets    []setCall        // every SetValue, in order
+	gets    []string         // every GetDoc, as "doctype/name", in order
+
+	// afterUpdate, when set, runs after every Update, as docket's save
+	// path runs "After Save" scripts; SetValue does not run it.
+	afterUpdate func(ctx context.Context, doctype, name string) error
+	// uncommitted, when set, makes Insert keep new documents out of
+	// GetList and Count (which see only committed documents in docket)
+	// while GetDoc and Exists see them (they see the transaction's writes).
+	uncommitted bool
+	pending     map[string]bool // "doctype/name" of uncommitted documents
+	// panicOn makes GetDoc of this name panic, standing for a bug.
+	panicOn string
+}
+
+// setCall is one SetValue call.
+type setCall struct {
+	doctype, name string
+	values        map[string]any
 }
 
 func newFakeEnv() *fakeEnv {
@@ -62,8 +81,12 @@ func (f *fakeEnv) User() string   { return f.user }
 func (f *fakeEnv) Now() time.Time { return f.now }
 
 func (f *fakeEnv) GetDoc(_ context.Context, doctype, name string) (map[string]any, error) {
+	if f.panicOn != "" && name == f.panicOn {
+		panic("boom")
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.gets = append(f.gets, doctype+"/"+name)
 	d, ok := f.docs[doctype][name]
 	if !ok {
 		return nil, fmt.Errorf("%s %s: %w", doctype, name, errNotFound)
@@ -101,7 +124,7 @@ func match(doc map[string]any, filters any) bool {
 func (f *fakeEnv) matching(doctype string, filters any) []map[string]any {
 	var names []string
 	for n, d := range f.docs[doctype] {
-		if match(d, filters) {
+		if match(d, filters) && !f.pending[doctype+"/"+n] {
 			names = append(names, n)
 		}
 	}
@@ -162,21 +185,47 @@ func (f *fakeEnv) Insert(_ context.Context, doctype string, doc map[string]any) 
 		f.docs[doctype] = map[string]map[string]any{}
 	}
 	f.docs[doctype][d["name"].(string)] = d
+	if f.uncommitted {
+		if f.pending == nil {
+			f.pending = map[string]bool{}
+		}
+		f.pending[doctype+"/"+d["name"].(string)] = true
+	}
 	return deepCopy(d).(map[string]any), nil
 }
 
-func (f *fakeEnv) Update(_ context.Context, doctype, name string, patch map[string]any) (map[string]any, error) {
+func (f *fakeEnv) Update(ctx context.Context, doctype, name string, patch map[string]any) (map[string]any, error) {
+	res, err := f.write(doctype, name, patch, "2024-01-31 10:20:31.000000", &f.patches)
+	if err == nil && f.afterUpdate != nil {
+		if err := f.afterUpdate(ctx, doctype, name); err != nil {
+			return nil, err
+		}
+	}
+	return res, err
+}
+
+func (f *fakeEnv) SetValue(_ context.Context, doctype, name string, values map[string]any) (map[string]any, error) {
+	f.mu.Lock()
+	f.sets = append(f.sets, setCall{doctype, name, deepCopy(values).(map[string]any)})
+	f.mu.Unlock()
+	return f.write(doctype, name, values, "2024-01-31 10:20:32.000000", nil)
+}
+
+// write stores values into a document, logging them into log if not nil.
+func (f *fakeEnv) write(doctype, name string, values map[string]any, modified string, log *[]map[string]any) (map[string]any, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	d, ok := f.docs[doctype][name]
 	if !ok {
 		return nil, fmt.Errorf("%s %s: %w", doctype, name, errNotFound)
 	}
-	f.patches = append(f.patches, deepCopy(patch).(map[string]any))
-	for k, v := range patch {
+	if log != nil {
+		*log = append(*log, deepCopy(values).(map[string]any))
+	}
+	for k, v := range values {
 		d[k] = deepCopy(v)
 	}
-	d["modified"] = "2024-01-31 10:20:31.000000"
+	d["modified"] = modified
 	return deepCopy(d).(map[string]any), nil
 }
 

@@ -196,7 +196,9 @@ func msgprint(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 
 // getDoc implements frappe.get_doc(doctype, name), get_doc(doctype,
 // filters), get_doc(single_doctype), get_doc({"doctype": ...}) and
-// get_doc(doctype=..., field=...); the last two make new documents.
+// get_doc(doctype=..., field=...); the last two make new documents. A
+// name, or filters {"name": name}, is read with Env.GetDoc directly; other
+// filters find the name through Env.GetList first.
 func getDoc(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	rt := rtOf(thread)
 	var fields []starlark.Tuple
@@ -231,6 +233,10 @@ func getDoc(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 		case starlark.String:
 			name = string(key)
 		case starlark.IterableMapping, *starlark.List, starlark.Tuple:
+			if n, ok := nameOf(key); ok {
+				name = n
+				break
+			}
 			found, err := rt.findName(doctype, key)
 			if err != nil {
 				return nil, err
@@ -252,7 +258,7 @@ func getDoc(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, k
 
 // newDocFrom makes an unsaved document from a dict with a doctype key.
 func newDocFrom(fn string, m starlark.IterableMapping) (starlark.Value, error) {
-	g, err := goValue(m, 0)
+	g, err := toGo(m)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fn, err)
 	}

@@ -9,38 +9,82 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 )
 
-// jsonEncoder writes Starlark values as Python's json.dumps does.
+// maxIndent bounds json.dumps and as_json indents, and format widths and
+// precisions.
+const maxIndent = 1 << 16
+
+// jsonEncoder writes Starlark values as Python's json.dumps does. The
+// output is bounded by maxOutput bytes and containers that contain
+// themselves are an error, as in Python.
 type jsonEncoder struct {
-	indent          int // < 0: single line
+	indent          string
+	multiline       bool // indent is not None: one item a line
 	sortKeys, ascii bool
 	itemSep, keySep string
 	buf             strings.Builder
+	path            containerPath
+	stop            *atomic.Bool // the run's stopped flag, or nil
+	nodes           int
 }
 
-func newJSONEncoder(indent int, sortKeys, ascii bool) *jsonEncoder {
-	e := &jsonEncoder{indent: indent, sortKeys: sortKeys, ascii: ascii, itemSep: ", ", keySep: ": "}
-	if indent >= 0 {
+func newJSONEncoder(indent string, multiline, sortKeys, ascii bool) *jsonEncoder {
+	e := &jsonEncoder{indent: indent, multiline: multiline, sortKeys: sortKeys, ascii: ascii, itemSep: ", ", keySep: ": "}
+	if multiline {
 		e.itemSep = ","
 	}
 	return e
 }
 
-func (e *jsonEncoder) newline(level int) {
-	if e.indent < 0 {
-		return
+// errTooLong reports output beyond maxOutput.
+var errTooLong = fmt.Errorf("output longer than %d bytes", maxOutput)
+
+// errStopped reports a run stopped for time while encoding.
+var errStopped = errors.New("stopped: the script ran out of time")
+
+func (e *jsonEncoder) check() error {
+	if e.buf.Len() > maxOutput {
+		return errTooLong
+	}
+	if e.nodes++; e.nodes&0x3ff == 0 && e.stop != nil && e.stop.Load() {
+		return errStopped
+	}
+	return nil
+}
+
+func (e *jsonEncoder) newline(level int) error {
+	if !e.multiline {
+		return nil
+	}
+	if e.buf.Len()+1+len(e.indent)*level > maxOutput {
+		return errTooLong
 	}
 	e.buf.WriteByte('\n')
-	e.buf.WriteString(strings.Repeat(" ", e.indent*level))
+	for range level {
+		e.buf.WriteString(e.indent)
+	}
+	return nil
+}
+
+// enter records container x as being encoded, failing on a cycle.
+func (e *jsonEncoder) enter(x starlark.Value) error {
+	if !e.path.push(x) {
+		return fmt.Errorf("circular reference detected")
+	}
+	return nil
 }
 
 func (e *jsonEncoder) encode(v starlark.Value, level int) error {
 	if level > maxDepth {
-		return fmt.Errorf("value nested more than %d levels deep (or cyclic)", maxDepth)
+		return fmt.Errorf("value nested more than %d levels deep", maxDepth)
+	}
+	if err := e.check(); err != nil {
+		return err
 	}
 	switch x := v.(type) {
 	case starlark.NoneType:
@@ -56,46 +100,77 @@ func (e *jsonEncoder) encode(v starlark.Value, level int) error {
 	case starlark.Float:
 		e.buf.WriteString(pyNumber(float64(x)))
 	case starlark.String:
-		e.quote(string(x))
+		return e.quote(string(x))
 	case *document:
 		d, err := x.asDict()
 		if err != nil {
 			return err
 		}
 		return e.encode(d, level)
+	case *attrDict:
+		if err := e.enter(x.Dict); err != nil {
+			return err
+		}
+		defer e.path.pop(x.Dict)
+		return e.object(x.Items(), level)
+	case *starlark.Dict:
+		if err := e.enter(x); err != nil {
+			return err
+		}
+		defer e.path.pop(x)
+		return e.object(x.Items(), level)
 	case starlark.IterableMapping:
 		return e.object(x.Items(), level)
-	case starlark.Iterable:
-		var elems []starlark.Value
-		iter := x.Iterate()
-		var el starlark.Value
-		for iter.Next(&el) {
-			elems = append(elems, el)
+	case *starlark.List:
+		if err := e.enter(x); err != nil {
+			return err
 		}
-		iter.Done()
-		return e.array(elems, level)
+		defer e.path.pop(x)
+		return e.array(x, level)
+	case starlark.Iterable:
+		return e.array(x, level)
 	default:
 		return fmt.Errorf("Object of type %s is not JSON serializable", v.Type())
 	}
 	return nil
 }
 
-func (e *jsonEncoder) array(elems []starlark.Value, level int) error {
-	if len(elems) == 0 {
-		e.buf.WriteString("[]")
-		return nil
+func (e *jsonEncoder) array(x starlark.Iterable, level int) error {
+	var next func(*starlark.Value) bool
+	if l, ok := x.(starlark.Indexable); ok {
+		i, n := 0, l.Len()
+		next = func(p *starlark.Value) bool {
+			if i >= n || i >= l.Len() {
+				return false
+			}
+			*p = l.Index(i)
+			i++
+			return true
+		}
+	} else {
+		iter := x.Iterate()
+		defer iter.Done()
+		next = iter.Next
 	}
+	var el starlark.Value
+	n := 0
 	e.buf.WriteByte('[')
-	for i, el := range elems {
-		if i > 0 {
+	for ; next(&el); n++ {
+		if n > 0 {
 			e.buf.WriteString(e.itemSep)
 		}
-		e.newline(level + 1)
+		if err := e.newline(level + 1); err != nil {
+			return err
+		}
 		if err := e.encode(el, level+1); err != nil {
 			return err
 		}
 	}
-	e.newline(level)
+	if n > 0 {
+		if err := e.newline(level); err != nil {
+			return err
+		}
+	}
 	e.buf.WriteByte(']')
 	return nil
 }
@@ -136,22 +211,50 @@ func (e *jsonEncoder) object(items []starlark.Tuple, level int) error {
 		if i > 0 {
 			e.buf.WriteString(e.itemSep)
 		}
-		e.newline(level + 1)
-		e.quote(p.k)
+		if err := e.newline(level + 1); err != nil {
+			return err
+		}
+		if err := e.quote(p.k); err != nil {
+			return err
+		}
 		e.buf.WriteString(e.keySep)
 		if err := e.encode(p.v, level+1); err != nil {
 			return err
 		}
 	}
-	e.newline(level)
+	if err := e.newline(level); err != nil {
+		return err
+	}
 	e.buf.WriteByte('}')
 	return nil
 }
 
-func (e *jsonEncoder) quote(s string) {
+func (e *jsonEncoder) quote(s string) error {
 	b := &e.buf
 	b.WriteByte('"')
-	for _, r := range s {
+	start := 0
+	// flush writes s[start:i], the characters that need no escape.
+	flush := func(i int) error {
+		if b.Len()+i-start > maxOutput {
+			return errTooLong
+		}
+		b.WriteString(s[start:i])
+		return e.check()
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && (c != 0x7f || !e.ascii) {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if c >= 0x80 && !e.ascii && (r != utf8.RuneError || size > 1) {
+			i += size
+			continue
+		}
+		if err := flush(i); err != nil {
+			return err
+		}
 		switch r {
 		case '"':
 			b.WriteString(`\"`)
@@ -168,30 +271,62 @@ func (e *jsonEncoder) quote(s string) {
 		case '\f':
 			b.WriteString(`\f`)
 		default:
-			switch {
-			case r < 0x20 || (e.ascii && r > 0x7e && r <= 0xffff) || r == utf8.RuneError:
-				fmt.Fprintf(b, `\u%04x`, r)
-			case e.ascii && r > 0xffff:
+			if r > 0xffff {
 				r -= 0x10000
 				fmt.Fprintf(b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-			default:
-				b.WriteRune(r)
+			} else {
+				fmt.Fprintf(b, `\u%04x`, r)
 			}
 		}
+		i += size
+		start = i
+	}
+	if err := flush(len(s)); err != nil {
+		return err
 	}
 	b.WriteByte('"')
+	return nil
 }
 
-// dumps encodes v; indent < 0 means a single line.
-func dumps(v starlark.Value, indent int, sortKeys, ascii bool) (starlark.Value, error) {
-	e := newJSONEncoder(indent, sortKeys, ascii)
+// jsonIndent reads an indent argument as Python's json does: None for a
+// single line, an int for that many spaces (none if negative) or a string.
+func jsonIndent(v starlark.Value) (indent string, multiline bool, err error) {
+	switch x := v.(type) {
+	case nil, starlark.NoneType:
+		return "", false, nil
+	case starlark.String:
+		if len(x) > maxIndent {
+			return "", false, fmt.Errorf("indent longer than %d", maxIndent)
+		}
+		return string(x), true, nil
+	}
+	n, err := asInt64(v, 0)
+	if err != nil {
+		return "", false, err
+	}
+	if n > maxIndent {
+		return "", false, fmt.Errorf("indent %d larger than %d", n, maxIndent)
+	}
+	return strings.Repeat(" ", int(max(n, 0))), true, nil
+}
+
+// dumps encodes v with the given indent argument (see jsonIndent).
+func dumps(thread *starlark.Thread, fn string, v, indent starlark.Value, sortKeys, ascii bool) (starlark.Value, error) {
+	ind, multiline, err := jsonIndent(indent)
+	if err != nil {
+		return nil, fmt.Errorf("%s: indent: %w", fn, err)
+	}
+	e := newJSONEncoder(ind, multiline, sortKeys, ascii)
+	if rt := rtOf(thread); rt != nil {
+		e.stop = &rt.stopped
+	}
 	if err := e.encode(v, 0); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", fn, err)
 	}
 	return starlark.String(e.buf.String()), nil
 }
 
-func jsonDumps(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func jsonDumps(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var v, indent, def starlark.Value
 	var sortKeys bool
 	ascii := true
@@ -199,29 +334,21 @@ func jsonDumps(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 		"ensure_ascii?", &ascii, "default?", &def); err != nil {
 		return nil, err
 	}
-	n, err := asInt64(indent, -1)
-	if err != nil {
-		return nil, fmt.Errorf("%s: indent: %w", b.Name(), err)
-	}
-	return dumps(v, int(n), sortKeys, ascii)
+	return dumps(thread, b.Name(), v, indent, sortKeys, ascii)
 }
 
 // asJSON implements frappe.as_json(obj, indent=1): sorted keys.
-func asJSON(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+func asJSON(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var v, indent, seps starlark.Value
 	ascii := true
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "obj", &v, "indent?", &indent, "separators?", &seps,
 		"ensure_ascii?", &ascii); err != nil {
 		return nil, err
 	}
-	n, err := asInt64(indent, 1)
-	if err != nil {
-		return nil, fmt.Errorf("%s: indent: %w", b.Name(), err)
+	if indent == nil {
+		indent = starlark.MakeInt(1)
 	}
-	if indent == starlark.None {
-		n = -1
-	}
-	return dumps(v, int(n), true, ascii)
+	return dumps(thread, b.Name(), v, indent, true, ascii)
 }
 
 // loads decodes JSON text, keeping object keys in order; objects become

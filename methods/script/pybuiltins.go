@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -59,6 +61,9 @@ func round(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 			return v, nil
 		}
 		p := math.Pow(10, float64(-n))
+		if math.IsInf(p, 0) {
+			return starlark.MakeInt(0), nil
+		}
 		f, _ := starlark.AsFloat(v)
 		return starlark.NumberToInt(starlark.Float(math.RoundToEven(f/p) * p))
 	case starlark.Float:
@@ -71,6 +76,9 @@ func round(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 		}
 		if n < 0 {
 			p := math.Pow(10, float64(-n))
+			if math.IsInf(p, 0) {
+				return starlark.Float(math.Copysign(0, f)), nil
+			}
 			return starlark.Float(math.RoundToEven(f/p) * p), nil
 		}
 		return starlark.Float(roundHalfEven(f, int(n))), nil
@@ -82,6 +90,9 @@ func round(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	}
 	return nil, fmt.Errorf("round: want a number, got %s", x.Type())
 }
+
+// maxPowBits bounds the size of an int computed by pow.
+const maxPowBits = 1 << 22
 
 // pow implements pow(base, exp): an int for int operands and a
 // non-negative exponent, a float otherwise.
@@ -97,12 +108,17 @@ func pow(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []
 		if !ok || n > 10_000 {
 			return nil, fmt.Errorf("pow: exponent too large")
 		}
+		if bits := int64(xi.BigInt().BitLen()); bits > 1 && bits*n > maxPowBits {
+			return nil, fmt.Errorf("pow: result too large (more than %d bits)", maxPowBits)
+		}
 		acc := starlark.MakeInt(1)
 		for base := xi; n > 0; n >>= 1 {
 			if n&1 == 1 {
 				acc = acc.Mul(base)
 			}
-			base = base.Mul(base)
+			if n > 1 {
+				base = base.Mul(base)
+			}
 		}
 		return acc, nil
 	}
@@ -173,17 +189,28 @@ func formatBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 
 // fmtSpec is a parsed Python format specification.
 type fmtSpec struct {
-	fill, align, sign byte
-	width, precision  int // precision -1: none
-	group, typ        byte
+	fill             rune
+	align, sign      byte
+	width, precision int // precision -1: none
+	group, typ       byte
+}
+
+// specNumber reads the digits of a width or precision, at most maxIndent.
+func specNumber(what, digits string) (int, error) {
+	n, err := strconv.Atoi(digits)
+	if err != nil || n > maxIndent {
+		return 0, fmt.Errorf("format %s %s too large (at most %d)", what, digits, maxIndent)
+	}
+	return n, nil
 }
 
 func parseSpec(spec string) (fmtSpec, error) {
 	s := fmtSpec{fill: ' ', precision: -1}
 	i := 0
 	isAlign := func(c byte) bool { return c == '<' || c == '>' || c == '=' || c == '^' }
-	if len(spec) >= 2 && isAlign(spec[1]) {
-		s.fill, s.align, i = spec[0], spec[1], 2
+	fill, size := utf8.DecodeRuneInString(spec)
+	if len(spec) > size && isAlign(spec[size]) {
+		s.fill, s.align, i = fill, spec[size], size+1
 	} else if len(spec) >= 1 && isAlign(spec[0]) {
 		s.align, i = spec[0], 1
 	}
@@ -204,7 +231,12 @@ func parseSpec(spec string) (fmtSpec, error) {
 	for j < len(spec) && spec[j] >= '0' && spec[j] <= '9' {
 		j++
 	}
-	s.width, _ = strconv.Atoi(spec[i:j])
+	if j > i {
+		var err error
+		if s.width, err = specNumber("width", spec[i:j]); err != nil {
+			return s, err
+		}
+	}
 	i = j
 	if i < len(spec) && (spec[i] == ',' || spec[i] == '_') {
 		s.group = spec[i]
@@ -218,7 +250,10 @@ func parseSpec(spec string) (fmtSpec, error) {
 		if j == i+1 {
 			return s, fmt.Errorf("format specifier missing precision")
 		}
-		s.precision, _ = strconv.Atoi(spec[i+1 : j])
+		var err error
+		if s.precision, err = specNumber("precision", spec[i+1:j]); err != nil {
+			return s, err
+		}
 		i = j
 	}
 	if i < len(spec) {
@@ -255,6 +290,9 @@ func formatValue(v starlark.Value, spec string) (string, error) {
 			i, ok := x.Int64()
 			if !ok {
 				return "", fmt.Errorf("int too large to format")
+			}
+			if s.typ == 'c' && (i < 0 || i > unicode.MaxRune) {
+				return "", fmt.Errorf("%%c arg not in range(0x110000)")
 			}
 			digits = map[byte]string{'b': strconv.FormatInt(i, 2), 'o': strconv.FormatInt(i, 8),
 				'x': strconv.FormatInt(i, 16), 'X': strings.ToUpper(strconv.FormatInt(i, 16)), 'c': string(rune(i))}[s.typ]
@@ -297,8 +335,8 @@ func formatValue(v starlark.Value, spec string) (string, error) {
 			return "", fmt.Errorf("unknown format code '%c' for %s", s.typ, v.Type())
 		}
 		str := asString(v)
-		if s.precision >= 0 && len([]rune(str)) > s.precision {
-			str = string([]rune(str)[:s.precision])
+		if s.precision >= 0 {
+			str = truncateRunes(str, s.precision)
 		}
 		if s.align == 0 {
 			s.align = '<'
@@ -349,20 +387,31 @@ func group(digits string, sep byte) string {
 	return b.String() + digits[end:]
 }
 
-// pad applies width, fill and alignment.
+// truncateRunes returns the first n runes of str.
+func truncateRunes(str string, n int) string {
+	for i := range str {
+		if n == 0 {
+			return str[:i]
+		}
+		n--
+	}
+	return str
+}
+
+// pad applies width, fill and alignment; the width is at most maxIndent.
 func pad(s fmtSpec, sign, body string) string {
-	n := s.width - len([]rune(sign+body))
+	n := s.width - utf8.RuneCountInString(sign) - utf8.RuneCountInString(body)
 	if n <= 0 {
 		return sign + body
 	}
-	fill := strings.Repeat(string(s.fill), n)
+	fill := string(s.fill)
 	switch s.align {
 	case '<':
-		return sign + body + fill
+		return sign + body + strings.Repeat(fill, n)
 	case '^':
-		return strings.Repeat(string(s.fill), n/2) + sign + body + strings.Repeat(string(s.fill), n-n/2)
+		return strings.Repeat(fill, n/2) + sign + body + strings.Repeat(fill, n-n/2)
 	case '=':
-		return sign + fill + body
+		return sign + strings.Repeat(fill, n) + body
 	}
-	return fill + sign + body
+	return strings.Repeat(fill, n) + sign + body
 }

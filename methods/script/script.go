@@ -31,8 +31,25 @@
 // time (or the end of the caller's context), both enforced by cancelling
 // the thread, which stops even "while True: pass" within a few steps.
 // The call stack is bounded by [MaxCallDepth], checked every few steps, so
-// runaway recursion ends in a [ScriptError], not a crash. Memory use is not
-// bounded beyond what the step limit implies.
+// runaway recursion ends in a [ScriptError], not a crash, and a panic
+// anywhere in a run (a built-in or the Env) is recovered into a
+// ScriptError too.
+//
+// Steps and time are the only bounds. Memory is not bounded: Starlark's own
+// operators allocate as asked ("x" * 10**9, [0] * 10**8, repeated big-int
+// multiplication), and the cancellation is only noticed between steps, so
+// a single long built-in operation (one huge multiplication, str of a list
+// that shares its parts many times over) can overrun the time limit. The
+// package's own built-ins cap what they build: format widths and
+// precisions and json indents at 65536, json.dumps and as_json output at
+// 64 MiB (and they stop when the time is up), str of a _dict at 16 MiB
+// (cut short, ending in "..."), pow results at 4 Mbit, conversions of
+// script values to data (frappe.response, documents, Env arguments) at 4M
+// parts and 100 levels. Values that contain themselves print as {...} or
+// [...] and are an error when converted or dumped. The sandbox is
+// therefore a guard against mistakes, not against a hostile author: in
+// docket only System Managers may write Server Scripts, and their scripts
+// are to be treated as trusted code of an administrator.
 package script
 
 import (
@@ -71,6 +88,11 @@ type Env interface {
 	Insert(ctx context.Context, doctype string, doc map[string]any) (map[string]any, error)
 	// Update applies patch to a stored document and returns it as saved.
 	Update(ctx context.Context, doctype, name string, patch map[string]any) (map[string]any, error)
+	// SetValue sets fields of a stored document directly, as Frappe's
+	// frappe.db.set_value and doc.db_set do: no hooks, no document
+	// validation (values are still converted to the field types), and
+	// modified advances. It returns the document as saved.
+	SetValue(ctx context.Context, doctype, name string, values map[string]any) (map[string]any, error)
 	// Delete deletes a stored document.
 	Delete(ctx context.Context, doctype, name string) error
 }
@@ -143,17 +165,27 @@ var predeclaredNames = map[string]bool{
 
 // Compile checks the script's syntax and compiles it once. It returns a
 // *ScriptError for syntax errors, unknown names and load statements.
-func Compile(name, src string) (*Program, error) {
+func Compile(name, src string) (prog *Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			prog, err = nil, internalError(name, r)
+		}
+	}()
 	src = rewritePython(src)
-	_, prog, err := starlark.SourceProgramOptions(fileOptions, name, src, func(s string) bool { return predeclaredNames[s] })
+	_, compiled, err := starlark.SourceProgramOptions(fileOptions, name, src, func(s string) bool { return predeclaredNames[s] })
 	if err != nil {
 		return nil, &ScriptError{Script: name, Msg: compileMessage(err)}
 	}
-	if prog.NumLoads() > 0 {
-		module, pos := prog.Load(0)
+	if compiled.NumLoads() > 0 {
+		module, pos := compiled.Load(0)
 		return nil, &ScriptError{Script: name, Msg: fmt.Sprintf("%s: load(%q) is not allowed: Server Scripts cannot load modules", pos, module)}
 	}
-	return &Program{name: name, prog: prog}, nil
+	return &Program{name: name, prog: compiled}, nil
+}
+
+// internalError is the ScriptError for a recovered panic.
+func internalError(script string, r any) *ScriptError {
+	return &ScriptError{Script: script, Msg: fmt.Sprintf("internal error: %v", r)}
 }
 
 // compileMessage lists every position-carrying compile error, with a
@@ -196,12 +228,18 @@ var pythonHints = map[string]string{
 
 // RunAPI runs an API script: frappe.form_dict holds args and the result is
 // frappe.response["message"] (nil if unset). msgs are the frappe.msgprint
-// texts, in order.
+// texts, in order. A panic during the run (in a built-in or the Env) is
+// recovered and returned as a *ScriptError "internal error: ...".
 func (p *Program) RunAPI(ctx context.Context, env Env, args map[string]any, opts Options) (result any, msgs []string, err error) {
 	if env == nil {
 		return nil, nil, errors.New("script: RunAPI needs an Env")
 	}
 	rt := &runtime{ctx: ctx, env: env, script: p.name}
+	defer func() {
+		if r := recover(); r != nil {
+			result, msgs, err = nil, rt.msgs, internalError(p.name, r)
+		}
+	}()
 	formDict, err := toStarlark(args)
 	if err != nil {
 		return nil, nil, fmt.Errorf("script %s: args: %w", p.name, err)
@@ -227,12 +265,18 @@ func (p *Program) RunAPI(ctx context.Context, env Env, args map[string]any, opts
 // RunDocEvent runs a DocType Event script with doc bound to the document.
 // On success the fields the script changed (including child tables, as
 // whole lists) are written back into doc; on any error doc is left as it
-// was.
+// was. A panic during the run is recovered and returned as a *ScriptError
+// "internal error: ...".
 func (p *Program) RunDocEvent(ctx context.Context, env Env, doctype string, doc map[string]any, opts Options) (msgs []string, err error) {
 	if env == nil {
 		return nil, errors.New("script: RunDocEvent needs an Env")
 	}
 	rt := &runtime{ctx: ctx, env: env, script: p.name}
+	defer func() {
+		if r := recover(); r != nil {
+			msgs, err = rt.msgs, internalError(p.name, r)
+		}
+	}()
 	d, err := docFromMap(doctype, doc, isNewMap(doc), false)
 	if err != nil {
 		return nil, fmt.Errorf("script %s: doc: %w", p.name, err)
@@ -312,15 +356,17 @@ func (p *Program) run(rt *runtime, predeclared starlark.StringDict, opts Options
 	}
 	timer := time.AfterFunc(opts.Timeout, func() {
 		reason.CompareAndSwap(0, stopTimeout)
+		rt.stopped.Store(true)
 		thread.Cancel("timeout")
 	})
+	defer timer.Stop()
 	stopCtx := context.AfterFunc(rt.ctx, func() {
 		reason.CompareAndSwap(0, stopContext)
+		rt.stopped.Store(true)
 		thread.Cancel("context done")
 	})
+	defer stopCtx()
 	_, err := p.prog.Init(thread, predeclared)
-	timer.Stop()
-	stopCtx()
 	if err == nil {
 		return nil
 	}
@@ -417,6 +463,9 @@ type runtime struct {
 	thread   *starlark.Thread
 	msgs     []string
 	response *attrDict
+	// stopped is set when the run is cancelled for time; the thread
+	// notices only between steps, long built-ins poll this.
+	stopped atomic.Bool
 }
 
 // rtOf returns the run state of thread.

@@ -93,8 +93,9 @@ d.db_set("priority", 9)
 frappe.db.set_value("ToDo", "td-3", {"status": "Closed", "priority": 4})
 frappe.db.set_value("ToDo", "td-3", "description", "x")
 `, nil)
-	if len(env.patches) != 4 || env.docs["ToDo"]["td-2"]["priority"] != int64(9) || env.docs["ToDo"]["td-3"]["priority"] != int64(4) {
-		t.Fatalf("patches %#v", env.patches)
+	// db_set and db.set_value go through SetValue, not Update.
+	if len(env.patches) != 1 || len(env.sets) != 3 || env.docs["ToDo"]["td-2"]["priority"] != int64(9) || env.docs["ToDo"]["td-3"]["priority"] != int64(4) {
+		t.Fatalf("patches %#v sets %#v", env.patches, env.sets)
 	}
 }
 

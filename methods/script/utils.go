@@ -331,9 +331,11 @@ func isRangeErr(err error) bool {
 	return ok && ne.Err == strconv.ErrRange
 }
 
-// roundHalfEven rounds x to n decimals as Python's round(x, n) does.
+// roundHalfEven rounds x to n >= 0 decimals as Python's round(x, n)
+// does. No float64 has more than 1074 decimals, so larger n (which would
+// only make FormatFloat build a huge string) leave x as it is.
 func roundHalfEven(x float64, n int) float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
+	if math.IsNaN(x) || math.IsInf(x, 0) || n > 1100 {
 		return x
 	}
 	f, err := strconv.ParseFloat(strconv.FormatFloat(x, 'f', n, 64), 64)
@@ -351,6 +353,9 @@ func frappeRound(num float64, precision int) float64 {
 		return num
 	}
 	mult := math.Pow(10, float64(precision))
+	if math.IsInf(mult, 0) || math.IsInf(num*mult, 0) {
+		return num // more decimals than a float64 has
+	}
 	x := roundHalfEven(num*mult, 8)
 	floor := math.Floor(x)
 	frac := x - floor
