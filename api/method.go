@@ -59,7 +59,8 @@ func (s *Server) legacyCmd(w http.ResponseWriter, r *http.Request, c *call) erro
 
 // registerMethods adds the methods that need the auth service.
 func (s *Server) registerMethods() {
-	s.methods.Registry().Register("frappe.core.doctype.user.user.generate_keys", methods.MethodOptions{Methods: []string{"POST"}}, s.generateKeys)
+	s.methods.Registry().Register("frappe.core.doctype.user.user.generate_keys",
+		methods.MethodOptions{Methods: []string{"POST"}, LocalOnly: true}, s.generateKeys)
 }
 
 // generateKeys is frappe.core.doctype.user.user.generate_keys(user): a
@@ -83,8 +84,14 @@ func (s *Server) generateKeys(ctx context.Context, c *methods.Call) (any, error)
 	user = projections.NameString(doc["name"]) // as stored, whatever case was asked
 	key, _ := doc["api_key"].(string)
 	if key == "" {
+		// The key is committed first, on its own: the secret below is
+		// stored outside any transaction, and must never wait on one.
 		key = auth.NewAPIKey()
-		if _, err := c.Tx.Update(ctx, "User", user, map[string]any{"api_key": key}); err != nil {
+		_, err := s.docs.Run(ctx, c.User, func(tx *methods.Tx) error {
+			_, err := tx.Update(ctx, "User", user, map[string]any{"api_key": key})
+			return err
+		})
+		if err != nil {
 			return nil, err
 		}
 	}

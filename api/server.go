@@ -1,8 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -78,6 +80,13 @@ func (s *Server) adapt(h handler, acc access, v2 bool) http.Handler {
 		defer s.inflight.Done()
 		start := time.Now()
 		c := &call{v2: v2}
+		defer func() {
+			// A bug must cost one request, not the process or a bare EOF.
+			if p := recover(); p != nil {
+				s.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				s.writeError(w, r, c, fmt.Errorf("panic: %v", p))
+			}
+		}()
 		err := s.serve(w, r, c, h, acc)
 		if err != nil {
 			s.setCookies(w, c)

@@ -216,7 +216,8 @@ func getValue(ctx context.Context, c *Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.Tx.List(ctx, dt, map[string]any{"fields": fields, "filters": filters, "limit_page_length": int64(1)})
+	res, err := c.Tx.List(ctx, dt, map[string]any{"fields": fields, "filters": filters, "limit_page_length": int64(1),
+		"parent": c.Args["parent"]})
 	if err != nil {
 		return nil, err
 	}
@@ -284,11 +285,7 @@ func setValue(ctx context.Context, c *Call) (any, error) {
 		if x == "" {
 			return nil, newError(ValidationError, "Argument fieldname is required")
 		}
-		v, err := jsonArg(c.Args, "value")
-		if err != nil {
-			return nil, err
-		}
-		patch[x] = v
+		patch[x] = c.Args["value"] // taken as sent: Frappe never parses it
 	default:
 		return nil, newError(ValidationError, "Argument fieldname must be a field name or an object of fields")
 	}
@@ -397,9 +394,20 @@ func saveWhole(ctx context.Context, tx Transaction, doc map[string]any, docstatu
 		return nil, &Error{Exc: TimestampMismatchError, Title: "Timestamp Mismatch",
 			Msg: "Error: Document has been modified after you have opened it. Please refresh to get the latest document."}
 	}
+	doc = cloneDoc(doc)
 	if docstatus != nil {
-		doc = cloneDoc(doc)
 		doc[meta.FieldDocstatus] = docstatus
+	}
+	if t, ok := tx.(*Tx); ok {
+		// The document as sent replaces the stored one: fields it leaves
+		// out are cleared, as Frappe's save writes every column.
+		if d, err := t.docs.Meta(dt); err == nil {
+			for _, f := range d.Fields {
+				if _, sent := doc[f.Fieldname]; !sent && meta.HasValue(f.Fieldtype) && f.Fieldtype != meta.Password && !f.ReadOnly {
+					doc[f.Fieldname] = nil
+				}
+			}
+		}
 	}
 	return updateAny(ctx, tx, dt, name, doc)
 }
@@ -506,11 +514,11 @@ func validateLink(ctx context.Context, c *Call) (any, error) {
 	}
 	name := StringArg(c.Args, "docname")
 	if name == "" {
-		return map[string]any{}, nil
+		return map[string]any{"name": nil}, nil
 	}
 	doc, err := c.Tx.Get(ctx, dt, name)
 	if IsExc(err, DoesNotExistError) {
-		return map[string]any{}, nil
+		return map[string]any{"name": nil}, nil
 	}
 	if err != nil {
 		return nil, err

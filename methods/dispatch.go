@@ -133,7 +133,7 @@ func notFoundMethod(name string) error {
 func (d *Dispatcher) remote(ctx context.Context, req Request, c *Call, tx *Tx) (any, error) {
 	subject := "_DOCKET.tx." + nats.NewInbox()[len("_INBOX."):]
 	var mu sync.Mutex // held while an operation runs; done once the call ends
-	done := false
+	done, served := false, 0
 	sub, err := d.nc.Subscribe(subject, func(m *nats.Msg) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -141,7 +141,8 @@ func (d *Dispatcher) remote(ctx context.Context, req Request, c *Call, tx *Tx) (
 		if done {
 			r = &txReply{Error: &wireError{Exc: ValidationError, Msg: "the call has ended: its transaction takes no more operations"}}
 		} else {
-			r = serveTx(ctx, tx, m.Data) // one at a time: a subscription delivers in order
+			served++
+			r = serveTxSafely(ctx, tx, m.Data) // one at a time: a subscription delivers in order
 		}
 		data, err := encode(r)
 		if err != nil {
@@ -158,12 +159,14 @@ func (d *Dispatcher) remote(ctx context.Context, req Request, c *Call, tx *Tx) (
 		done = true
 		mu.Unlock()
 	}()
-	data, err := encode(&callRequest{Method: req.Method, HTTPMethod: req.HTTPMethod, User: req.User, Args: req.Args, TxSubject: subject})
+	cctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	defer cancel()
+	deadline, _ := cctx.Deadline()
+	data, err := encode(&callRequest{Method: req.Method, HTTPMethod: req.HTTPMethod, User: req.User, Args: req.Args,
+		TxSubject: subject, Deadline: deadline.UnixMilli()})
 	if err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
-	defer cancel()
 	msg, err := d.nc.RequestWithContext(cctx, MethodSubject(req.Method), data)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
@@ -179,5 +182,25 @@ func (d *Dispatcher) remote(ctx context.Context, req Request, c *Call, tx *Tx) (
 	if reply.Error != nil {
 		return nil, reply.Error.err()
 	}
+	_ = sub.Unsubscribe()
+	mu.Lock() // after this, no operation runs: the count is final
+	done = true
+	n := served
+	mu.Unlock()
+	if n != reply.Ops {
+		// The method did not see the answer to every operation its
+		// transaction ran (one timed out, or came after the reply).
+		return nil, fmt.Errorf("methods: %s: the transaction ran %d operations, the method saw %d answers", req.Method, n, reply.Ops)
+	}
 	return normalize(reply.Message), nil
+}
+
+// serveTxSafely is serveTx, with a panic reported as an error.
+func serveTxSafely(ctx context.Context, tx *Tx, data []byte) (r *txReply) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = &txReply{Error: &wireError{Exc: "InternalServerError", Msg: fmt.Sprintf("transaction operation failed: %v", p)}}
+		}
+	}()
+	return serveTx(ctx, tx, data)
 }

@@ -30,6 +30,9 @@ const (
 	AfterDelete             Event = "after_delete"               // a delete, staged
 )
 
+// maxHookDepth bounds how deep hooks may nest (a hook's save runs hooks).
+const maxHookDepth = 8
+
 // Hook runs at one event of one doctype's write path, inside the
 // transaction: it may change doc (before the document is staged), read
 // and write other documents through tx (they commit together), or refuse
@@ -65,6 +68,13 @@ func (tx *Tx) run(ctx context.Context, doctype string, event Event, doc map[stri
 	if tx.system {
 		return nil
 	}
+	// A hook that saves documents runs hooks in turn; one that saves its
+	// own document would never end.
+	if tx.hookDepth >= maxHookDepth {
+		return newError(ValidationError, "Hooks of %s nest more than %d deep: a hook or script keeps saving documents whose hooks save again (use frappe.db.set_value, which runs no hooks)", doctype, maxHookDepth)
+	}
+	tx.hookDepth++
+	defer func() { tx.hookDepth-- }()
 	tx.docs.hooks.mu.RLock()
 	list := append(append([]Hook(nil), tx.docs.hooks.m[doctype][event]...), tx.docs.hooks.m["*"][event]...)
 	tx.docs.hooks.mu.RUnlock()

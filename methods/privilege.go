@@ -2,6 +2,7 @@ package methods
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 
 	"docket/projections"
@@ -42,18 +43,19 @@ var privilegedUserFields = []string{"roles", "enabled", "user_type", "api_key", 
 // of their own.
 // Other doctypes are open to every logged-in user until DocPerm rows are
 // enforced.
-func (tx *Tx) checkPrivileged(d *meta.DocType, name string, patch map[string]any, deleting bool) error {
+func (tx *Tx) checkPrivileged(d *meta.DocType, name string, orig, patch map[string]any, deleting bool) error {
 	if tx.system || tx.user == Administrator {
 		return nil
 	}
 	switch d.Name {
 	case "DocType", "Role", "Server Script": // a script runs as whoever triggers it
 	case "User":
-		if name == tx.user && !deleting {
+		if name == tx.user && !deleting && orig != nil {
 			touches := false
 			for _, k := range privilegedUserFields {
-				_, has := patch[k]
-				touches = touches || has
+				if v, has := patch[k]; has && !sameValue(k, v, orig[k]) {
+					touches = true
+				}
 			}
 			if !touches {
 				return nil
@@ -79,3 +81,19 @@ func whose(doctype, name string) string {
 
 // standardRoles cannot be deleted.
 func isStandardRole(name string) bool { return slices.Contains(StandardRoles, name) }
+
+// sameValue reports whether a patch value leaves a stored one as it is
+// (a whole document sent back unchanged, as frappe.client.save does).
+func sameValue(field string, patch, stored any) bool {
+	if field == "roles" {
+		var a, b []string
+		for _, r := range meta.Rows(patch) {
+			a = append(a, fmt.Sprint(r["role"]))
+		}
+		for _, r := range meta.Rows(stored) {
+			b = append(b, fmt.Sprint(r["role"]))
+		}
+		return slices.Equal(a, b)
+	}
+	return fmt.Sprint(patch) == fmt.Sprint(stored)
+}

@@ -38,6 +38,9 @@ type MethodOptions struct {
 	AllowGuest bool
 	// Methods are the HTTP verbs allowed; default GET, POST, PUT, DELETE.
 	Methods []string
+	// LocalOnly keeps the method off NATS: only this process's HTTP API
+	// calls it (for methods that hold secrets, such as generate_keys).
+	LocalOnly bool
 }
 
 // Method is a registered whitelisted method.

@@ -29,6 +29,9 @@ func (tx *Tx) Rename(ctx context.Context, doctype, oldName, newName string, merg
 	switch {
 	case d.IsTable, d.IsSingle, d.Core, doctype == "DocType":
 		return "", newError(ValidationError, "%s documents cannot be renamed", doctype)
+	case doctype == "User":
+		// A user's password, keys and sessions are kept under its name.
+		return "", newError(ValidationError, "Users cannot be renamed yet: create the new user and disable the old one")
 	case !d.AllowRename:
 		return "", newError(ValidationError, "%s does not allow renaming (allow_rename is off)", doctype)
 	case d.Autoname == "autoincrement":
@@ -48,7 +51,7 @@ func (tx *Tx) Rename(ctx context.Context, doctype, oldName, newName string, merg
 	if orig == nil {
 		return "", NotFound(doctype, oldName)
 	}
-	if err := tx.checkPrivileged(d, oldName, orig, false); err != nil {
+	if err := tx.checkPrivileged(d, oldName, orig, orig, false); err != nil {
 		return "", err
 	}
 	if oldName == newName {
@@ -78,6 +81,11 @@ func (tx *Tx) Rename(ctx context.Context, doctype, oldName, newName string, merg
 	if !merge {
 		doc := cloneDoc(orig)
 		doc[meta.FieldName] = newName
+		for _, r := range tx.linksTo(d.Name) {
+			if r.doctype == d.Name { // its own links to its old name
+				relinkIn(doc, r, d.Name, oldName, newName)
+			}
+		}
 		now := timestampAfter(tx.Now(), orig[meta.FieldModified])
 		doc[meta.FieldModified] = now
 		doc[meta.FieldModifiedBy] = tx.user
@@ -104,91 +112,5 @@ func (tx *Tx) Rename(ctx context.Context, doctype, oldName, newName string, merg
 // putRename stages one half of a rename: the new subject's first version
 // (from set) or the old subject's end (to set).
 func (tx *Tx) putRename(doctype, name string, head projections.Head, orig, doc map[string]any, from, to string) error {
-	if err := tx.put(doctype, name, eventlog.Rename, orig, head, doc); err != nil {
-		return err
-	}
-	s := tx.staged[docRef{doctype, name}]
-	ev, err := eventlog.DecodeEvent(tx.writes[s.write].Data)
-	if err != nil {
-		return err
-	}
-	ev.RenamedFrom, ev.RenamedTo = from, to
-	w, err := eventlog.EventWrite(ev, head.Seq)
-	if err != nil {
-		return err
-	}
-	tx.writes[s.write] = w
-	return nil
-}
-
-// relink points every Link field (of documents and of child rows) that
-// names oldName of doctype d at newName. The documents keep their
-// modified time: a rename changes what they link to, not what they say.
-func (tx *Tx) relink(ctx context.Context, d *meta.DocType, oldName, newName string) error {
-	store := tx.docs.store
-	for _, other := range store.Registry().All() {
-		if other.IsTable || other.IsSingle {
-			continue
-		}
-		for _, f := range other.Fields {
-			var conds []query.Condition
-			var table, field string
-			switch {
-			case f.Fieldtype == meta.Link && f.Options == d.Name:
-				field = f.Fieldname
-				conds = []query.Condition{{Field: f.Fieldname, Op: "=", Value: oldName}}
-			case f.Kind() == meta.KindTable:
-				cd := store.Registry().Get(f.Options)
-				if cd == nil {
-					continue
-				}
-				for _, cf := range cd.Fields {
-					if cf.Fieldtype == meta.Link && cf.Options == d.Name {
-						table, field = f.Fieldname, cf.Fieldname
-						conds = []query.Condition{{Table: table, Field: field, Op: "=", Value: oldName}}
-					}
-				}
-			}
-			if conds == nil {
-				continue
-			}
-			res, err := store.List(ctx, projections.Query{DocType: other.Name, Filters: conds, Fields: []query.Field{{Name: meta.FieldName}}})
-			if err != nil {
-				return err
-			}
-			seen := map[string]bool{}
-			for _, r := range res.Rows {
-				name := projections.NameString(r[0])
-				if seen[name] || (other.Name == d.Name && (name == oldName || name == newName)) {
-					continue
-				}
-				seen[name] = true
-				if err := tx.relinkDoc(ctx, other.Name, name, table, field, oldName, newName); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func (tx *Tx) relinkDoc(ctx context.Context, doctype, name, table, field, oldName, newName string) error {
-	orig, head, err := tx.read(ctx, doctype, name)
-	if err != nil || orig == nil {
-		return err
-	}
-	doc := cloneDoc(orig)
-	if table == "" {
-		if doc[field] != oldName {
-			return nil
-		}
-		doc[field] = newName
-	} else {
-		for _, r := range meta.Rows(doc[table]) {
-			if r[field] == oldName {
-				r[field] = newName
-			}
-		}
-	}
-	return tx.put(doctype, name, eventlog.Update, orig, head, doc)
+	return tx.putEvent(doctype, name, eventlog.Rename, orig, head, doc, from, to)
 }

@@ -51,7 +51,7 @@ func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (ma
 	case d.Core && d.Name != "DocType" && !tx.system:
 		return nil, newError(PermissionError, "%s rows are saved through their DocType", d.Name)
 	}
-	if err := tx.checkPrivileged(d, "", in, false); err != nil {
+	if err := tx.checkPrivileged(d, "", nil, in, false); err != nil {
 		return nil, err
 	}
 	docstatus, err := docstatusOf(in[meta.FieldDocstatus], Draft)
@@ -211,7 +211,7 @@ func (tx *Tx) Update(ctx context.Context, doctype, name string, patch map[string
 
 // update saves a patched version of an existing document.
 func (tx *Tx) update(ctx context.Context, d *meta.DocType, name string, orig map[string]any, head projections.Head, patch map[string]any) (map[string]any, error) {
-	if err := tx.checkPrivileged(d, name, patch, false); err != nil {
+	if err := tx.checkPrivileged(d, name, orig, patch, false); err != nil {
 		return nil, err
 	}
 	if d.Name == "DocType" && meta.IsCore(name) {
@@ -287,7 +287,7 @@ func (tx *Tx) Delete(ctx context.Context, doctype, name string) error {
 	if orig == nil {
 		return NotFound(doctype, name)
 	}
-	if err := tx.checkPrivileged(d, name, nil, true); err != nil {
+	if err := tx.checkPrivileged(d, name, orig, nil, true); err != nil {
 		return err
 	}
 	if ctl := controllers[doctype]; ctl.onTrash != nil {
@@ -590,58 +590,6 @@ func (tx *Tx) checkDocTypeDelete(name string) error {
 		for _, f := range other.Fields {
 			if (f.Kind() == meta.KindTable || f.Fieldtype == meta.Link) && f.Options == name && other.Name != name {
 				return &Error{Exc: LinkExistsError, Msg: fmt.Sprintf("Cannot delete DocType %s: field %s of %s refers to it", name, f.Fieldname, other.Name)}
-			}
-		}
-	}
-	return nil
-}
-
-// checkNotLinked raises LinkExistsError when another document's Link
-// field (or a Link field of its child rows) names this one.
-func (tx *Tx) checkNotLinked(ctx context.Context, d *meta.DocType, name string) error {
-	store := tx.docs.store
-	for _, other := range store.Registry().All() {
-		if other.IsTable || other.Name == "DocType" {
-			continue
-		}
-		for _, f := range other.Fields {
-			var cond query.Condition
-			switch {
-			case f.Fieldtype == meta.Link && f.Options == d.Name:
-				cond = query.Condition{Field: f.Fieldname, Op: "=", Value: name}
-			case f.Kind() == meta.KindTable:
-				cd := store.Registry().Get(f.Options)
-				if cd == nil {
-					continue
-				}
-				for _, cf := range cd.Fields {
-					if cf.Fieldtype == meta.Link && cf.Options == d.Name {
-						cond = query.Condition{Table: f.Fieldname, Field: cf.Fieldname, Op: "=", Value: name}
-					}
-				}
-				if cond.Field == "" {
-					continue
-				}
-			default:
-				continue
-			}
-			res, err := store.List(ctx, projections.Query{
-				DocType: other.Name, Filters: []query.Condition{cond},
-				Fields: []query.Field{{Name: meta.FieldName}, {Table: cond.Table, Name: cond.Field}},
-			})
-			if err != nil {
-				return err
-			}
-			for _, r := range res.Rows {
-				linking := projections.NameString(r[0])
-				if r[1] != name {
-					continue // "=" is case-insensitive; links are not
-				}
-				if other.Name == d.Name && linking == name {
-					continue // a link to itself
-				}
-				return &Error{Exc: LinkExistsError, Title: "Cannot delete or cancel",
-					Msg: fmt.Sprintf("Cannot delete or cancel because %s %s is linked with %s %s", d.Name, name, other.Name, linking)}
 			}
 		}
 	}

@@ -259,6 +259,10 @@ func (e scriptEnv) Update(ctx context.Context, doctype, name string, patch map[s
 	return e.tx.Update(ctx, doctype, name, patch)
 }
 
+func (e scriptEnv) SetValue(ctx context.Context, doctype, name string, values map[string]any) (map[string]any, error) {
+	return e.tx.SetValue(ctx, doctype, name, values)
+}
+
 func (e scriptEnv) Delete(ctx context.Context, doctype, name string) error {
 	return e.tx.Delete(ctx, doctype, name)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -29,10 +30,17 @@ type ServeOptions struct {
 }
 
 // Service is a running method service.
-type Service struct{ svc micro.Service }
+type Service struct {
+	svc   micro.Service
+	calls sync.WaitGroup
+}
 
-// Stop stops serving (calls in progress finish).
-func (s *Service) Stop() error { return s.svc.Stop() }
+// Stop stops taking calls and waits for the calls in progress to answer.
+func (s *Service) Stop() error {
+	err := s.svc.Stop()
+	s.calls.Wait()
+	return err
+}
 
 // Serve serves every method registered in reg over NATS, so that a
 // Dispatcher in any process (a docket node handling HTTP) can call it.
@@ -58,11 +66,19 @@ func Serve(nc *nats.Conn, reg *Registry, opts ServeOptions) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("methods: add service: %w", err)
 	}
+	s := &Service{svc: svc}
 	for _, name := range reg.Names() {
 		m, _ := reg.Lookup(name)
+		if m.Options.LocalOnly {
+			continue
+		}
 		handler := micro.HandlerFunc(func(req micro.Request) {
 			// Calls run concurrently: one slow call must not hold the others.
-			go serveCall(nc, m, req, opts)
+			s.calls.Add(1)
+			go func() {
+				defer s.calls.Done()
+				serveCall(nc, m, req, opts)
+			}()
 		})
 		err := svc.AddEndpoint(eventlog.EscapeToken(name), handler,
 			micro.WithEndpointSubject(MethodSubject(name)), micro.WithEndpointQueueGroup(QueueGroup))
@@ -71,34 +87,56 @@ func Serve(nc *nats.Conn, reg *Registry, opts ServeOptions) (*Service, error) {
 			return nil, fmt.Errorf("methods: serve %s: %w", name, err)
 		}
 	}
-	return &Service{svc: svc}, nil
+	if err := nc.Flush(); err != nil { // the subscriptions are live when Serve returns
+		_ = svc.Stop()
+		return nil, fmt.Errorf("methods: serve: %w", err)
+	}
+	return s, nil
 }
 
 func serveCall(nc *nats.Conn, m *Method, req micro.Request, opts ServeOptions) {
 	reply := &callReply{}
+	defer func() {
+		if p := recover(); p != nil {
+			opts.Logger.Error("method panicked", "method", m.Name, "panic", p)
+			reply = &callReply{Error: &wireError{Exc: "InternalServerError", Msg: fmt.Sprintf("method %s failed: %v", m.Name, p)}}
+		}
+		data, err := encode(reply)
+		if err == nil && len(data) > int(nc.MaxPayload()) {
+			err = fmt.Errorf("the result of %s is too large (%d bytes)", m.Name, len(data))
+		}
+		if err != nil {
+			data, _ = encode(&callReply{Error: toWireError(err)})
+		}
+		if err := req.Respond(data); err != nil {
+			opts.Logger.Warn("method reply not sent", "method", m.Name, "err", err)
+		}
+	}()
 	var call callRequest
 	if err := decode(req.Data(), &call); err != nil {
 		reply.Error = toWireError(err)
-	} else {
-		normalizeMap(call.Args)
-		rt := &remoteTx{nc: nc, subject: call.TxSubject, user: call.User, timeout: opts.TxTimeout}
-		c := &Call{User: call.User, HTTPMethod: call.HTTPMethod, Args: call.Args, Tx: rt}
-		if err := m.check(call.User, call.HTTPMethod); err != nil {
-			reply.Error = toWireError(err)
-		} else {
-			res, err := m.Handler(context.Background(), c)
-			if doc, ok := res.(Document); ok {
-				res = plainDocument(doc)
-			}
-			reply.Message, reply.Error, reply.Messages = res, toWireError(err), c.messages
-		}
+		return
 	}
-	data, err := encode(reply)
-	if err != nil {
-		data, _ = encode(&callReply{Error: toWireError(err)})
+	normalizeMap(call.Args)
+	if err := m.check(call.User, call.HTTPMethod); err != nil {
+		reply.Error = toWireError(err)
+		return
 	}
-	if err := req.Respond(data); err != nil {
-		opts.Logger.Warn("method reply not sent", "method", m.Name, "err", err)
+	ctx, cancel := context.WithDeadline(context.Background(), time.UnixMilli(call.Deadline))
+	defer cancel()
+	rt := &remoteTx{nc: nc, subject: call.TxSubject, user: call.User, timeout: opts.TxTimeout}
+	c := &Call{User: call.User, HTTPMethod: call.HTTPMethod, Args: call.Args, Tx: rt}
+	res, err := m.Handler(ctx, c)
+	if doc, ok := res.(Document); ok {
+		res = plainDocument(doc)
+	}
+	reply.Message, reply.Error, reply.Messages = res, toWireError(err), c.messages
+	ops, lost := rt.tally()
+	reply.Ops = ops
+	if lost && reply.Error == nil {
+		// An operation's answer never came: it may have been applied, and
+		// the method went on without knowing. The call must not commit.
+		reply.Error = &wireError{Exc: "InternalServerError", Msg: "method " + m.Name + " lost an answer from its transaction"}
 	}
 }
 
@@ -115,6 +153,16 @@ type remoteTx struct {
 	subject string
 	user    string
 	timeout time.Duration
+
+	mu       sync.Mutex
+	answered int  // operations whose answer arrived
+	lost     bool // an operation got no answer
+}
+
+func (t *remoteTx) tally() (int, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.answered, t.lost
 }
 
 var _ Transaction = (*remoteTx)(nil)
@@ -129,6 +177,13 @@ func (t *remoteTx) do(ctx context.Context, op *txOp) (*txReply, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
 	msg, err := t.nc.RequestWithContext(ctx, t.subject, data)
+	t.mu.Lock()
+	if err != nil {
+		t.lost = true
+	} else {
+		t.answered++
+	}
+	t.mu.Unlock()
 	if errors.Is(err, nats.ErrNoResponders) {
 		return nil, errors.New("methods: the transaction of this call is gone (did the call time out?)")
 	}
@@ -201,6 +256,14 @@ func (t *remoteTx) Update(ctx context.Context, doctype, name string, patch map[s
 	return r.Doc, nil
 }
 
+func (t *remoteTx) SetValue(ctx context.Context, doctype, name string, values map[string]any) (map[string]any, error) {
+	r, err := t.do(ctx, &txOp{Op: "set_value", DocType: doctype, Name: name, Doc: values})
+	if err != nil {
+		return nil, err
+	}
+	return r.Doc, nil
+}
+
 func (t *remoteTx) Delete(ctx context.Context, doctype, name string) error {
 	_, err := t.do(ctx, &txOp{Op: "delete", DocType: doctype, Name: name})
 	return err
@@ -237,6 +300,8 @@ func serveTx(ctx context.Context, tx *Tx, data []byte) *txReply {
 		r.Doc, err = tx.Insert(ctx, op.DocType, op.Doc)
 	case "update":
 		r.Doc, err = tx.Update(ctx, op.DocType, op.Name, op.Doc)
+	case "set_value":
+		r.Doc, err = tx.SetValue(ctx, op.DocType, op.Name, op.Doc)
 	case "delete":
 		err = tx.Delete(ctx, op.DocType, op.Name)
 	case "rename":

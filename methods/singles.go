@@ -33,7 +33,7 @@ func (tx *Tx) saveSingle(ctx context.Context, d *meta.DocType, in map[string]any
 	if orig != nil {
 		return tx.update(ctx, d, d.Name, orig, head, in)
 	}
-	if err := tx.checkPrivileged(d, d.Name, in, false); err != nil {
+	if err := tx.checkPrivileged(d, d.Name, nil, in, false); err != nil {
 		return nil, err
 	}
 	doc := map[string]any{}

@@ -31,6 +31,9 @@ type Transaction interface {
 	Insert(ctx context.Context, doctype string, doc map[string]any) (map[string]any, error)
 	// Update changes the fields in patch and returns the document saved.
 	Update(ctx context.Context, doctype, name string, patch map[string]any) (map[string]any, error)
+	// SetValue sets fields directly (frappe.db.set_value): no hooks, no
+	// document validation.
+	SetValue(ctx context.Context, doctype, name string, values map[string]any) (map[string]any, error)
 	// Delete deletes a document.
 	Delete(ctx context.Context, doctype, name string) error
 	// Rename renames a document (merge: into an existing one) and returns

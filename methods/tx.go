@@ -16,13 +16,14 @@ import (
 // Tx is one transaction: reads see its own buffered writes, and its
 // events, uniqueness claims and series counters commit together.
 type Tx struct {
-	docs     *Docs
-	user     string
-	id       string
-	fresh    bool // read heads from the log, not the projections
-	system   bool // bootstrap: links unchecked, core doctypes and names settable, no hooks
-	readOnly bool // a GET call: every write fails
-	now      time.Time
+	docs      *Docs
+	user      string
+	id        string
+	fresh     bool // read heads from the log, not the projections
+	hookDepth int  // hooks running now, nested
+	system    bool // bootstrap: links unchecked, core doctypes and names settable, no hooks
+	readOnly  bool // a GET call: every write fails
+	now       time.Time
 
 	writes []eventlog.Write
 	staged map[docRef]*staged
@@ -54,8 +55,10 @@ type staged struct {
 	orig  map[string]any // before the transaction; nil if absent
 	head  projections.Head
 	doc   map[string]any // now; nil if deleted
-	typ   eventlog.Type
-	write int // index in Tx.writes
+	typ   eventlog.Type  // "" when the transaction leaves the subject as it found it
+	write int            // index in Tx.writes
+	// renamedFrom and renamedTo are the other name of a rename.
+	renamedFrom, renamedTo string
 }
 
 type secret struct{ doctype, name, field, value string }
@@ -162,30 +165,54 @@ func (tx *Tx) GetDoc(ctx context.Context, doctype, name string) (map[string]any,
 
 // put stages a new version of a document (nil doc: deleted).
 func (tx *Tx) put(doctype, name string, typ eventlog.Type, orig map[string]any, head projections.Head, doc map[string]any) error {
+	return tx.putEvent(doctype, name, typ, orig, head, doc, "", "")
+}
+
+// putEvent stages a version; from or to are the other name of a rename.
+// A document written twice in one transaction gets one event that says
+// what the transaction did to it: created (insert, or the new name of a
+// rename) and then changed is still a creation; created and then deleted
+// or renamed away leaves no event at all.
+func (tx *Tx) putEvent(doctype, name string, typ eventlog.Type, orig map[string]any, head projections.Head, doc map[string]any, from, to string) error {
 	ref := docRef{doctype, name}
 	s, ok := tx.staged[ref]
 	if !ok {
-		s = &staged{orig: orig, head: head, typ: typ, write: len(tx.writes)}
+		s = &staged{orig: orig, head: head, write: len(tx.writes)}
 		tx.staged[ref] = s
 		tx.writes = append(tx.writes, eventlog.Write{})
-	} else if s.typ == eventlog.Insert && typ != eventlog.Delete {
-		typ = eventlog.Insert // written twice in one transaction: one event
+	}
+	created := s.orig == nil && (s.typ == eventlog.Insert || (s.typ == eventlog.Rename && s.renamedFrom != ""))
+	switch {
+	case created && doc == nil:
+		// Born and gone within the transaction: nothing to write.
+		s.doc, s.typ, s.renamedFrom, s.renamedTo = nil, "", "", ""
+		tx.writes[s.write] = eventlog.Write{}
+		return nil
+	case created && typ == eventlog.Update:
+		typ = s.typ // still the creation, with its rename origin
+	}
+	if from != "" || to != "" {
+		s.renamedFrom, s.renamedTo = from, to
+	} else if typ != eventlog.Rename {
+		s.renamedFrom, s.renamedTo = "", ""
 	}
 	s.doc, s.typ = doc, typ
 	ev := &eventlog.Event{
-		Format:  eventlog.Format,
-		ID:      eventlog.NewID(),
-		Type:    typ,
-		DocType: doctype,
-		Name:    name,
-		Version: s.head.Version + 1,
-		Doc:     doc,
-		Changed: changes(s.orig, doc),
-		User:    tx.user,
-		Time:    tx.now.UnixMicro(),
-		Tx:      tx.id,
-		Prev:    s.head.Hash,
-		PrevSeq: s.head.Seq,
+		Format:      eventlog.Format,
+		ID:          eventlog.NewID(),
+		Type:        typ,
+		DocType:     doctype,
+		Name:        name,
+		Version:     s.head.Version + 1,
+		Doc:         doc,
+		Changed:     changes(s.orig, doc),
+		User:        tx.user,
+		Time:        tx.now.UnixMicro(),
+		Tx:          tx.id,
+		Prev:        s.head.Hash,
+		PrevSeq:     s.head.Seq,
+		RenamedFrom: s.renamedFrom,
+		RenamedTo:   s.renamedTo,
 	}
 	w, err := eventlog.EventWrite(ev, s.head.Seq)
 	if err != nil {
@@ -350,10 +377,16 @@ func (tx *Tx) nextInSeries(ctx context.Context, key string, atLeast int64) (int6
 // commit appends the transaction's writes atomically, waits until this
 // node's projections show them, then stores the secrets it collected.
 func (tx *Tx) commit(ctx context.Context) (eventlog.Seq, error) {
-	if len(tx.writes) == 0 {
+	writes := make([]eventlog.Write, 0, len(tx.writes))
+	for _, w := range tx.writes {
+		if w.Subject != "" { // a document created and gone again leaves none
+			writes = append(writes, w)
+		}
+	}
+	if len(writes) == 0 {
 		return 0, nil
 	}
-	seqs, err := tx.docs.log.Append(ctx, tx.writes...)
+	seqs, err := tx.docs.log.Append(ctx, writes...)
 	if err != nil {
 		return 0, err
 	}

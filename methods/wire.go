@@ -28,6 +28,8 @@ type callRequest struct {
 	User       string         `msgpack:"user"`
 	Args       map[string]any `msgpack:"args"`
 	TxSubject  string         `msgpack:"tx_subject"`
+	// Deadline is when the dispatcher stops waiting (Unix milliseconds).
+	Deadline int64 `msgpack:"deadline"`
 }
 
 type wireError struct {
@@ -40,6 +42,9 @@ type callReply struct {
 	Message  any        `msgpack:"message"`
 	Messages []string   `msgpack:"messages,omitempty"`
 	Error    *wireError `msgpack:"error,omitempty"`
+	// Ops is how many transaction operations the method got answers to:
+	// the dispatcher commits only if it served exactly that many.
+	Ops int `msgpack:"ops"`
 }
 
 // txOp is one transaction operation a remote method asks for.
