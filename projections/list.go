@@ -31,6 +31,15 @@ type Query struct {
 	Start     int
 	Limit     int // 0: no limit
 	Env       query.Env
+	// Allow, when set, decides which documents the query may see at all
+	// (the permissions of the user asking); the filters, paging and counts
+	// apply to those. For a child table's rows it gets the parent document.
+	Allow func(doc map[string]any) bool
+	// Readable, when set, says whether a field of a doctype (the queried
+	// one, one of its child tables, a linked one) may be shown: columns it
+	// refuses are left out ("*" skips them), conditions, sort keys and
+	// groups on them are a DataError.
+	Readable func(doctype, field string) bool
 }
 
 // Result is the answer to a [Query]: rows of values in column order.
@@ -351,6 +360,31 @@ func (ex *executor) resolveSource(table, doctype, field string) (source, error) 
 	return source{}, dataError("Field not permitted in query: %s.%s", table, field)
 }
 
+// readable reports whether the query may show a source's field.
+func (ex *executor) readable(s source) bool {
+	if ex.q.Readable == nil {
+		return true
+	}
+	doctype := ex.d.Name
+	switch {
+	case s.table != nil:
+		doctype = s.table.Options
+	case s.link != nil:
+		doctype = s.link.Options
+	}
+	return ex.q.Readable(doctype, s.field)
+}
+
+// resolveReadable is resolveSource for a condition, sort key or group:
+// a field the user may not read is not permitted.
+func (ex *executor) resolveReadable(table, doctype, field string) (source, error) {
+	src, err := ex.resolveSource(table, doctype, field)
+	if err == nil && !ex.readable(src) {
+		return source{}, dataError("Field not permitted in query: %s", field)
+	}
+	return src, err
+}
+
 func (ex *executor) resolve() error {
 	d, q := ex.d, ex.q
 	fields := q.Fields
@@ -364,7 +398,9 @@ func (ex *executor) resolve() error {
 			}
 			for _, name := range starColumns(d) {
 				ft, _ := d.FieldType(name)
-				ex.cols = append(ex.cols, column{name: name, src: source{field: name, ftype: ft}})
+				if src := (source{field: name, ftype: ft}); ex.readable(src) {
+					ex.cols = append(ex.cols, column{name: name, src: src})
+				}
 			}
 			continue
 		}
@@ -379,6 +415,9 @@ func (ex *executor) resolve() error {
 			if src.table == nil && src.link == nil && src.ftype == meta.Password {
 				return dataError("Field not permitted in query: %s", f.Name)
 			}
+			if !ex.readable(src) {
+				continue // a field the user may not read is left out, as in Frappe
+			}
 			c.src = src
 		}
 		if c.name == "" {
@@ -386,10 +425,13 @@ func (ex *executor) resolve() error {
 		}
 		ex.cols = append(ex.cols, c)
 	}
+	if len(ex.cols) == 0 {
+		ex.cols = append(ex.cols, column{name: meta.FieldName, src: source{field: meta.FieldName, ftype: meta.Data}})
+	}
 	compile := func(conds []query.Condition) ([]condition, error) {
 		out := make([]condition, 0, len(conds))
 		for _, c := range conds {
-			src, err := ex.resolveSource(c.Table, c.DocType, c.Field)
+			src, err := ex.resolveReadable(c.Table, c.DocType, c.Field)
 			if err != nil {
 				return nil, err
 			}
@@ -428,7 +470,7 @@ func (ex *executor) resolve() error {
 			}
 		}
 		if k.alias < 0 && k.src.field == "" {
-			src, err := ex.resolveSource(o.Table, "", o.Field)
+			src, err := ex.resolveReadable(o.Table, "", o.Field)
 			if err != nil {
 				return err
 			}
@@ -437,7 +479,7 @@ func (ex *executor) resolve() error {
 		ex.order = append(ex.order, k)
 	}
 	for _, g := range q.GroupBy {
-		src, err := ex.resolveSource(g.Table, "", g.Field)
+		src, err := ex.resolveReadable(g.Table, "", g.Field)
 		if err != nil {
 			return err
 		}
@@ -538,7 +580,7 @@ func (ex *executor) linkedDoc(doctype, name string) map[string]any {
 // countFromCounters answers a count from the projector's counters when
 // the filters allow it.
 func (ex *executor) countFromCounters() (int64, bool, error) {
-	if len(ex.or) > 0 || len(ex.joins) > 0 {
+	if len(ex.or) > 0 || len(ex.joins) > 0 || ex.q.Allow != nil {
 		return 0, false, nil
 	}
 	switch len(ex.and) {

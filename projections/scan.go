@@ -315,6 +315,9 @@ func (ex *executor) match(name string) ([]*row, error) {
 // filter expands a document into its joined rows and keeps those that
 // satisfy every AND condition and at least one OR condition.
 func (ex *executor) filter(rec *Record) []*row {
+	if ex.q.Allow != nil && !ex.q.Allow(rec.Doc) {
+		return nil
+	}
 	name := NameString(rec.Doc[meta.FieldName])
 	base := &row{name: name, doc: rec.Doc, ex: ex}
 	// Conditions on the main document decide before any join.

@@ -14,7 +14,7 @@ var builtinFS embed.FS
 // builtinOrder lists the built-in doctypes in creation order: a doctype
 // comes after every doctype its Link and Table fields name.
 var builtinOrder = []string{
-	"docfield", "docperm", "doctype", "role", "has_role", "user", "todo", "note", "file", "version", "server_script",
+	"docfield", "docperm", "doctype", "role", "has_role", "user", "todo", "note", "file", "version", "server_script", "oauth_client", "user_permission",
 }
 
 // CoreDocTypes are the meta doctypes whose schema is fixed in code.

@@ -73,6 +73,42 @@ type Perm struct {
 	Amend, Report, Export, Import, Share, Print, Email  bool
 }
 
+// Has reports whether the row grants a right ("read", "write", "create"
+// … as the DocPerm checkbox is named).
+func (p Perm) Has(right string) bool {
+	switch right {
+	case "select":
+		return p.Select
+	case "read":
+		return p.Read
+	case "write":
+		return p.Write
+	case "create":
+		return p.Create
+	case "delete":
+		return p.Delete
+	case "submit":
+		return p.Submit
+	case "cancel":
+		return p.Cancel
+	case "amend":
+		return p.Amend
+	case "report":
+		return p.Report
+	case "export":
+		return p.Export
+	case "import":
+		return p.Import
+	case "share":
+		return p.Share
+	case "print":
+		return p.Print
+	case "email":
+		return p.Email
+	}
+	return false
+}
+
 // DocType is the schema of a document type, parsed from its DocType
 // document.
 type DocType struct {
