@@ -80,6 +80,7 @@ type Service struct {
 	// hashSlots bounds the argon2 checks running at once (each takes
 	// 19 MiB), so a flood of logins cannot exhaust memory.
 	hashSlots chan struct{}
+	oauth     *oauthState
 }
 
 // New opens (creating if needed) the secrets and sessions buckets.
@@ -112,7 +113,7 @@ func New(ctx context.Context, js jetstream.JetStream, users Users, opts Options)
 		return nil, err
 	}
 	return &Service{secrets: secrets, sessions: sessions, users: users, opts: opts, dummy: dummy,
-		hashSlots: make(chan struct{}, runtime.NumCPU())}, nil
+		hashSlots: make(chan struct{}, runtime.NumCPU()), oauth: newOAuthState()}, nil
 }
 
 // key makes a bucket key from parts (base64url keeps any text valid).
@@ -243,6 +244,18 @@ func (s *Service) ForgetSecrets(ctx context.Context, doctype, name string, field
 	return s.putUserRecord(ctx, name, userRecord{ValidAfter: time.Now().UTC()})
 }
 
+// EndSessions ends every session a user started so far (the user was
+// disabled; enabling it again does not bring them back). The password
+// stays.
+func (s *Service) EndSessions(ctx context.Context, user string) error {
+	rec, err := s.userRecord(ctx, user)
+	if err != nil {
+		return err
+	}
+	rec.ValidAfter = time.Now().UTC()
+	return s.putUserRecord(ctx, user, rec)
+}
+
 func (s *Service) purge(ctx context.Context, k string) error {
 	err := s.secrets.Purge(ctx, k)
 	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -292,6 +305,20 @@ func (s *Service) Login(ctx context.Context, login, password string) (string, er
 		return "", ErrDisabled
 	}
 	return user, nil
+}
+
+// LoginKey names the account a login id means, for counting failed
+// logins: every spelling of one user (its name, e-mail, username, in any
+// case) counts together; an id that names no user stands for itself.
+func (s *Service) LoginKey(ctx context.Context, login string) (string, error) {
+	user, found, err := s.users.LookupLogin(ctx, login)
+	if err != nil {
+		return "", err
+	}
+	if found {
+		return "user:" + user, nil
+	}
+	return "login:" + strings.ToLower(strings.TrimSpace(login)), nil
 }
 
 // apiKey is the stored form of an API key.

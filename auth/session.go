@@ -23,6 +23,9 @@ type Session struct {
 	User       string    `json:"user"`
 	Created    time.Time `json:"created"`
 	LastActive time.Time `json:"last_active"`
+	// CSRFToken, once the session has one (see CSRFToken), must come with
+	// every state-changing request the session's cookie authenticates.
+	CSRFToken string `json:"csrf_token,omitempty"`
 }
 
 // TTL is how long an idle session lives.
@@ -105,14 +108,16 @@ func (s *Service) EndSession(ctx context.Context, sid string) error {
 // Identity is who a request acts as.
 type Identity struct {
 	User string
-	// Via is how the user was recognised: "session", "token", "basic" or
-	// "guest".
+	// Via is how the user was recognised: "session", "token", "basic",
+	// "bearer" (an OAuth 2.0 access token) or "guest".
 	Via string
 	// Session is the session of a "session" identity.
 	Session *Session
 	// SessionExpired is set when the request carried a session id that is
 	// no longer valid (Frappe then answers session_expired: 1).
 	SessionExpired bool
+	// Scopes are a "bearer" identity's OAuth scopes.
+	Scopes []string
 }
 
 // GuestUser is the user of unauthenticated requests.
@@ -178,7 +183,16 @@ func (s *Service) Authenticate(ctx context.Context, sid, authorization string) (
 		}
 		user, via = u, "basic"
 	case "bearer":
-		return nil, ErrBadCredentials // OAuth2 bearer tokens are not issued yet
+		// An OAuth 2.0 access token (see oauth.go): valid, unexpired,
+		// unrevoked, its user enabled; otherwise 401 as for a wrong key.
+		u, scopes, err := s.Bearer(ctx, cred)
+		if err != nil {
+			return nil, err
+		}
+		if id.Via == "session" {
+			return id, nil
+		}
+		return &Identity{User: u, Via: "bearer", Scopes: scopes, SessionExpired: id.SessionExpired}, nil
 	default:
 		return id, nil
 	}
