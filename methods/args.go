@@ -1,7 +1,6 @@
 package methods
 
 import (
-	"context"
 	"math"
 	"strconv"
 	"strings"
@@ -133,21 +132,4 @@ func ListQuery(doctype string, args map[string]any, env query.Env, v2 bool) (pro
 	}
 	q.Limit = page
 	return q, nil
-}
-
-// Count counts the documents that filters and or_filters select.
-func Count(ctx context.Context, d *Docs, doctype string, args map[string]any, env query.Env) (int64, error) {
-	if _, err := d.Meta(doctype); err != nil {
-		return 0, err
-	}
-	q := projections.Query{DocType: doctype, Parent: StringArg(args, "parent"), Env: env}
-	var err error
-	if q.Filters, err = query.ParseFilters(args["filters"]); err != nil {
-		return 0, err
-	}
-	if q.OrFilters, err = query.ParseFilters(args["or_filters"]); err != nil {
-		return 0, err
-	}
-	n, _, err := d.Store().Count(ctx, q)
-	return n, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"docket/projections"
@@ -44,6 +45,72 @@ func RegisterBuiltins(r *Registry) {
 	r.Register("frappe.client.rename_doc", MethodOptions{Methods: writeVerbs}, renameDoc)
 	r.Register("frappe.client.bulk_update", MethodOptions{Methods: writeVerbs}, bulkUpdate)
 	r.Register("frappe.client.validate_link", MethodOptions{}, validateLink)
+	r.Register("frappe.client.has_permission", MethodOptions{}, hasPermission)
+	r.Register("frappe.client.get_doc_permissions", MethodOptions{}, getDocPermissions)
+}
+
+// hasPermission is frappe.client.has_permission(doctype, docname,
+// perm_type): {"has_permission": bool} for the calling user.
+func hasPermission(ctx context.Context, c *Call) (any, error) {
+	tx, err := localTx(c)
+	if err != nil {
+		return nil, err
+	}
+	dt, err := required(c.Args, "doctype")
+	if err != nil {
+		return nil, err
+	}
+	right := StringArg(c.Args, "perm_type")
+	if right == "" {
+		right = PermRead
+	}
+	if !slices.Contains(Rights, right) {
+		return nil, newError(ValidationError, "Unknown permission type %q", right)
+	}
+	ok, err := tx.Can(ctx, dt, StringArg(c.Args, "docname"), right)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"has_permission": ok}, nil
+}
+
+// getDocPermissions is frappe.client.get_doc_permissions(doctype,
+// docname): {"permissions": {"read": 1, …}} for the calling user.
+func getDocPermissions(ctx context.Context, c *Call) (any, error) {
+	tx, err := localTx(c)
+	if err != nil {
+		return nil, err
+	}
+	dt, err := required(c.Args, "doctype")
+	if err != nil {
+		return nil, err
+	}
+	name, err := required(c.Args, "docname")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Get(ctx, dt, name); err != nil {
+		return nil, err // Frappe reads the document first: no read, no answer
+	}
+	perms, err := tx.DocPermissions(ctx, dt, name)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(perms))
+	for k, v := range perms {
+		out[k] = int64(v)
+	}
+	return map[string]any{"permissions": out}, nil
+}
+
+// localTx is the call's transaction when it runs in this process (the
+// built-in methods always do).
+func localTx(c *Call) (*Tx, error) {
+	tx, ok := c.Tx.(*Tx)
+	if !ok {
+		return nil, internalError("method needs a local transaction")
+	}
+	return tx, nil
 }
 
 // required returns a text argument or a ValidationError naming it.

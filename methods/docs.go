@@ -20,6 +20,9 @@ type SecretStore interface {
 	// ForgetSecrets removes a deleted document's secrets: its Password
 	// fields, and for a User its password, API key and sessions.
 	ForgetSecrets(ctx context.Context, doctype, name string, fields []string, apiKey string) error
+	// EndSessions ends every session (and OAuth token) a user holds: the
+	// user was disabled.
+	EndSessions(ctx context.Context, user string) error
 }
 
 // Options configures [Docs]. The zero value works.

@@ -15,6 +15,9 @@ type Error struct {
 	// Messages are further user-facing messages (one per missing field of
 	// a MandatoryError, for example).
 	Messages []string
+	// ErrorMessage is Frappe's _error_message (set by permission
+	// failures: "No permission for ToDo").
+	ErrorMessage string
 }
 
 func (e *Error) Error() string { return e.Exc + ": " + e.Msg }

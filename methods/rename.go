@@ -54,6 +54,9 @@ func (tx *Tx) Rename(ctx context.Context, doctype, oldName, newName string, merg
 	if err := tx.checkPrivileged(d, oldName, orig, orig, false); err != nil {
 		return "", err
 	}
+	if err := tx.can(ctx, d, PermWrite, orig); err != nil {
+		return "", err
+	}
 	if oldName == newName {
 		return "", newError(ValidationError, "Please select a new name to rename")
 	}
@@ -67,6 +70,10 @@ func (tx *Tx) Rename(ctx context.Context, doctype, oldName, newName string, merg
 	case !merge && target != nil:
 		return "", &Error{Exc: DuplicateEntryError, Title: "Duplicate Name",
 			Msg: fmt.Sprintf("Another %s with name %s exists, select another name", doctype, newName)}
+	case merge:
+		if err := tx.can(ctx, d, PermWrite, target); err != nil {
+			return "", err
+		}
 	}
 	if claimsNames(d) {
 		if err := tx.claim(ctx, d, nameField, query.FoldKey(oldName), oldName, true); err != nil {

@@ -28,7 +28,7 @@ func (tx *Tx) insertRow(ctx context.Context, child *meta.DocType, in map[string]
 	if tf := pd.Field(field); tf == nil || tf.Kind() != meta.KindTable || tf.Options != child.Name {
 		return nil, newError(ValidationError, "%s has no table %s of %s", parentType, field, child.Name)
 	}
-	doc, err := tx.Get(ctx, parentType, parent)
+	doc, err := tx.getDoc(ctx, pd, parent)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (tx *Tx) updateRow(ctx context.Context, child *meta.DocType, name string, p
 	if err != nil {
 		return "", nil, err
 	}
-	doc, err := tx.Get(ctx, parentType, parent)
+	doc, err := tx.GetDoc(ctx, parentType, parent)
 	if err != nil {
 		return "", nil, err
 	}
@@ -112,7 +112,7 @@ func (tx *Tx) deleteRow(ctx context.Context, child *meta.DocType, name string) e
 	if err != nil {
 		return err
 	}
-	doc, err := tx.Get(ctx, parentType, parent)
+	doc, err := tx.GetDoc(ctx, parentType, parent)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,27 @@ const (
 // inserted through its parent (parent, parenttype and parentfield given)
 // and the parent is returned; a Single doctype's document is saved.
 func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (map[string]any, error) {
+	doc, err := tx.insert(ctx, doctype, in)
+	if err != nil {
+		return nil, err
+	}
+	return tx.visible(ctx, doctype, doc)
+}
+
+// visible is a saved document as its writer may read it: a child row's
+// parent, a document without the fields of levels the user does not read.
+func (tx *Tx) visible(ctx context.Context, doctype string, doc map[string]any) (map[string]any, error) {
+	d, err := tx.docs.Meta(doctype)
+	if err != nil {
+		return nil, err
+	}
+	if d.IsTable {
+		return doc, nil // the parent, already made visible by its Update
+	}
+	return tx.hideFields(ctx, d, doc)
+}
+
+func (tx *Tx) insert(ctx context.Context, doctype string, in map[string]any) (map[string]any, error) {
 	if err := tx.writable(); err != nil {
 		return nil, err
 	}
@@ -63,6 +84,24 @@ func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (ma
 		return nil, newError(DocstatusTransitionError, "Cannot insert a cancelled document (docstatus 2)")
 	case docstatus == Submitted && !d.IsSubmittable:
 		return nil, newError(ValidationError, "%s is not submittable: docstatus must be 0", d.Name)
+	}
+	rights := []string{PermCreate}
+	if docstatus == Submitted {
+		rights = append(rights, PermSubmit)
+	}
+	if v, _ := in["amended_from"].(string); v != "" && d.IsSubmittable {
+		rights = append(rights, PermAmend)
+	}
+	for _, right := range rights {
+		if err := tx.can(ctx, d, right, nil); err != nil {
+			return nil, err
+		}
+	}
+	if in, err = tx.keepUnwritable(ctx, d, nil, in); err != nil {
+		return nil, err
+	}
+	if d.Name == "DocType" {
+		in = withDefaultPerms(in)
 	}
 	secretsBefore := len(tx.secrets)
 	doc := map[string]any{}
@@ -97,6 +136,11 @@ func (tx *Tx) Insert(ctx context.Context, doctype string, in map[string]any) (ma
 	}
 	if err := tx.prepareSave(ctx, d, nil, doc, nameStr, now, act); err != nil {
 		return nil, err
+	}
+	for _, right := range rights {
+		if err := tx.can(ctx, d, right, doc); err != nil {
+			return nil, err // a Link value the user's User Permissions do not allow
+		}
 	}
 	if claimsNames(d) {
 		if err := tx.claim(ctx, d, nameField, query.FoldKey(nameStr), nameStr, false); err != nil {
@@ -183,6 +227,14 @@ func (tx *Tx) amendedName(ctx context.Context, d *meta.DocType, from string) (st
 // a docstatus change submits or cancels. A Single doctype's document is
 // created on its first save.
 func (tx *Tx) Update(ctx context.Context, doctype, name string, patch map[string]any) (map[string]any, error) {
+	doc, err := tx.updateByName(ctx, doctype, name, patch)
+	if err != nil {
+		return nil, err
+	}
+	return tx.visible(ctx, doctype, doc)
+}
+
+func (tx *Tx) updateByName(ctx context.Context, doctype, name string, patch map[string]any) (map[string]any, error) {
 	if err := tx.writable(); err != nil {
 		return nil, err
 	}
@@ -211,11 +263,11 @@ func (tx *Tx) Update(ctx context.Context, doctype, name string, patch map[string
 
 // update saves a patched version of an existing document.
 func (tx *Tx) update(ctx context.Context, d *meta.DocType, name string, orig map[string]any, head projections.Head, patch map[string]any) (map[string]any, error) {
-	if err := tx.checkPrivileged(d, name, orig, patch, false); err != nil {
-		return nil, err
-	}
 	if d.Name == "DocType" && meta.IsCore(name) {
 		return nil, newError(PermissionError, "The core DocType %s cannot be changed", name)
+	}
+	if err := tx.can(ctx, d, PermWrite, orig); err != nil {
+		return nil, err
 	}
 	if err := tx.checkModified(orig, patch); err != nil {
 		return nil, err
@@ -230,13 +282,25 @@ func (tx *Tx) update(ctx context.Context, d *meta.DocType, name string, orig map
 		return nil, err
 	}
 	act := actionSave
+	var rights []string // beyond write, checked above
 	switch {
 	case typ == eventlog.Submit:
-		act = actionSubmit
+		act, rights = actionSubmit, append(rights, PermSubmit)
 	case typ == eventlog.Cancel:
-		act = actionCancel
+		act, rights = actionCancel, append(rights, PermCancel)
 	case oldStatus == Submitted:
-		act = actionUpdateAfterSubmit
+		act, rights = actionUpdateAfterSubmit, append(rights, PermSubmit)
+	}
+	for _, right := range rights {
+		if err := tx.can(ctx, d, right, orig); err != nil {
+			return nil, err
+		}
+	}
+	if patch, err = tx.keepUnwritable(ctx, d, orig, patch); err != nil {
+		return nil, err
+	}
+	if err := tx.checkPrivileged(d, name, orig, patch, false); err != nil {
+		return nil, err
 	}
 	secretsBefore := len(tx.secrets)
 	doc := cloneDoc(orig)
@@ -252,6 +316,12 @@ func (tx *Tx) update(ctx context.Context, d *meta.DocType, name string, orig map
 	doc[meta.FieldDocstatus] = int64(newStatus)
 	if err := tx.prepareSave(ctx, d, orig, doc, name, now, act); err != nil {
 		return nil, err
+	}
+	if err := tx.can(ctx, d, PermWrite, doc); err != nil {
+		return nil, err // the change would take the document out of the user's reach
+	}
+	if d.Name == "User" && orig["enabled"] == int64(1) && doc["enabled"] != int64(1) {
+		tx.ended = append(tx.ended, name)
 	}
 	tx.nameSecrets(secretsBefore, name)
 	if err := tx.put(d.Name, name, typ, orig, head, doc); err != nil {
@@ -288,6 +358,9 @@ func (tx *Tx) Delete(ctx context.Context, doctype, name string) error {
 		return NotFound(doctype, name)
 	}
 	if err := tx.checkPrivileged(d, name, orig, nil, true); err != nil {
+		return err
+	}
+	if err := tx.can(ctx, d, PermDelete, orig); err != nil {
 		return err
 	}
 	if ctl := controllers[doctype]; ctl.onTrash != nil {

@@ -226,8 +226,24 @@ func (e scriptEnv) User() string { return e.tx.User() }
 
 func (e scriptEnv) Now() time.Time { return e.d.opts.Now().In(e.d.opts.Location) }
 
-func (e scriptEnv) GetDoc(ctx context.Context, doctype, name string) (map[string]any, error) {
-	return e.tx.Get(ctx, doctype, name)
+// Scripts read as Frappe's do in a Server Script: frappe.get_doc,
+// frappe.get_all and frappe.db.* without permission checks (scripts are
+// written by System Managers, who decide what they show), frappe.get_list
+// only what the user may read; writes are checked for the user the script
+// runs for, as doc.insert() and doc.save() are.
+func (e scriptEnv) unchecked(fn func() error) error {
+	if tx, ok := e.tx.(*Tx); ok {
+		return tx.IgnorePermissions(fn)
+	}
+	return fn()
+}
+
+func (e scriptEnv) GetDoc(ctx context.Context, doctype, name string) (doc map[string]any, err error) {
+	err = e.unchecked(func() error {
+		doc, err = e.tx.Get(ctx, doctype, name)
+		return err
+	})
+	return doc, err
 }
 
 func (e scriptEnv) Exists(ctx context.Context, doctype, name string) (bool, error) {
@@ -235,7 +251,18 @@ func (e scriptEnv) Exists(ctx context.Context, doctype, name string) (bool, erro
 }
 
 func (e scriptEnv) GetList(ctx context.Context, doctype string, args map[string]any) ([]map[string]any, error) {
-	res, err := e.tx.List(ctx, doctype, args)
+	var res *projections.Result
+	list := func() error {
+		var err error
+		res, err = e.tx.List(ctx, doctype, args)
+		return err
+	}
+	var err error
+	if ignore, _ := args[script.IgnorePermissions].(bool); ignore {
+		err = e.unchecked(list)
+	} else {
+		err = list()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -247,8 +274,12 @@ func (e scriptEnv) GetList(ctx context.Context, doctype string, args map[string]
 	return out, nil
 }
 
-func (e scriptEnv) Count(ctx context.Context, doctype string, filters any) (int64, error) {
-	return e.tx.Count(ctx, doctype, map[string]any{"filters": filters})
+func (e scriptEnv) Count(ctx context.Context, doctype string, filters any) (n int64, err error) {
+	err = e.unchecked(func() error {
+		n, err = e.tx.Count(ctx, doctype, map[string]any{"filters": filters})
+		return err
+	})
+	return n, err
 }
 
 func (e scriptEnv) Insert(ctx context.Context, doctype string, doc map[string]any) (map[string]any, error) {

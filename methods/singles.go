@@ -36,6 +36,12 @@ func (tx *Tx) saveSingle(ctx context.Context, d *meta.DocType, in map[string]any
 	if err := tx.checkPrivileged(d, d.Name, nil, in, false); err != nil {
 		return nil, err
 	}
+	if err := tx.can(ctx, d, PermWrite, nil); err != nil {
+		return nil, err
+	}
+	if in, err = tx.keepUnwritable(ctx, d, nil, in); err != nil {
+		return nil, err
+	}
 	doc := map[string]any{}
 	if err := tx.setFields(d, doc, in, true); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"docket/projections"
+	"docket/projections/meta"
 	"docket/projections/query"
 )
 
@@ -44,25 +45,40 @@ type Transaction interface {
 var _ Transaction = (*Tx)(nil)
 
 // Get returns a document as this transaction sees it (a Single doctype's
-// document when name is empty or the doctype's name).
+// document when name is empty or the doctype's name), if the user may
+// read it, without the fields of levels the user does not read.
 func (tx *Tx) Get(ctx context.Context, doctype, name string) (map[string]any, error) {
 	d, err := tx.docs.Meta(doctype)
 	if err != nil {
 		return nil, err
 	}
+	doc, err := tx.getDoc(ctx, d, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.can(ctx, d, PermRead, doc); err != nil {
+		return nil, err
+	}
+	return tx.hideFields(ctx, d, doc)
+}
+
+// getDoc reads a document without permission checks (names compare
+// without regard to case where the doctype claims them).
+func (tx *Tx) getDoc(ctx context.Context, d *meta.DocType, name string) (map[string]any, error) {
 	if d.IsSingle {
 		return tx.single(ctx, d)
 	}
 	if name == "" {
-		return nil, newError(ValidationError, "Argument name is required: %s is not a Single DocType", doctype)
+		return nil, newError(ValidationError, "Argument name is required: %s is not a Single DocType", d.Name)
 	}
-	if name, err = tx.resolveName(ctx, d, name); err != nil {
+	name, err := tx.resolveName(ctx, d, name)
+	if err != nil {
 		return nil, err
 	}
-	return tx.GetDoc(ctx, doctype, name)
+	return tx.GetDoc(ctx, d.Name, name)
 }
 
-// List runs a list query on the committed documents.
+// List runs a list query on the committed documents the user may read.
 func (tx *Tx) List(ctx context.Context, doctype string, args map[string]any) (*projections.Result, error) {
 	if _, err := tx.docs.Meta(doctype); err != nil {
 		return nil, err
@@ -71,12 +87,46 @@ func (tx *Tx) List(ctx context.Context, doctype string, args map[string]any) (*p
 	if err != nil {
 		return nil, err
 	}
+	return tx.Select(ctx, q)
+}
+
+// Select runs a prepared list query on the committed documents the user
+// may read, showing the fields the user may read.
+func (tx *Tx) Select(ctx context.Context, q projections.Query) (*projections.Result, error) {
+	if err := tx.restrictQuery(ctx, &q); err != nil {
+		return nil, err
+	}
 	return tx.docs.store.List(ctx, q)
 }
 
-// Count counts committed documents.
+// Count counts the committed documents the user may read that filters
+// and or_filters select.
 func (tx *Tx) Count(ctx context.Context, doctype string, args map[string]any) (int64, error) {
-	return Count(ctx, tx.docs, doctype, args, tx.docs.env())
+	if _, err := tx.docs.Meta(doctype); err != nil {
+		return 0, err
+	}
+	q := projections.Query{DocType: doctype, Parent: StringArg(args, "parent"), Env: tx.docs.env()}
+	var err error
+	if q.Filters, err = query.ParseFilters(args["filters"]); err != nil {
+		return 0, err
+	}
+	if q.OrFilters, err = query.ParseFilters(args["or_filters"]); err != nil {
+		return 0, err
+	}
+	if err := tx.restrictQuery(ctx, &q); err != nil {
+		return 0, err
+	}
+	n, _, err := tx.docs.store.Count(ctx, q)
+	return n, err
+}
+
+// Reader returns a read-only transaction of user for reads outside a
+// method call (the resource endpoints): it checks permissions as any
+// transaction does and refuses writes.
+func (d *Docs) Reader(user string) *Tx {
+	tx := d.begin(user, false)
+	tx.readOnly = true
+	return tx
 }
 
 // env is what relative date filters need.

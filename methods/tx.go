@@ -23,6 +23,8 @@ type Tx struct {
 	hookDepth int  // hooks running now, nested
 	system    bool // bootstrap: links unchecked, core doctypes and names settable, no hooks
 	readOnly  bool // a GET call: every write fails
+	sudo      int  // inside IgnorePermissions
+	acc       *access
 	now       time.Time
 
 	writes []eventlog.Write
@@ -35,6 +37,7 @@ type Tx struct {
 	counters map[string]*counterState
 	secrets  []secret
 	forget   []forget
+	ended    []string // users disabled: their sessions end once committed
 	messages []string // msgprint of hooks and scripts
 }
 
@@ -395,8 +398,13 @@ func (tx *Tx) commit(ctx context.Context) (eventlog.Seq, error) {
 	// Secrets follow the commit: storing one for a write that failed could
 	// overwrite the secret of the document that already has the name.
 	store := tx.docs.opts.Secrets
-	if store == nil && (len(tx.secrets) > 0 || len(tx.forget) > 0) {
+	if store == nil && (len(tx.secrets) > 0 || len(tx.forget) > 0 || len(tx.ended) > 0) {
 		return last, internalError("no secret store")
+	}
+	for _, user := range tx.ended {
+		if err := store.EndSessions(ctx, user); err != nil {
+			return last, err
+		}
 	}
 	for _, s := range tx.secrets {
 		if err := store.SetSecret(ctx, s.doctype, s.name, s.field, s.value); err != nil {
@@ -460,6 +468,7 @@ type txState struct {
 	counters map[string]counterState
 	secrets  int
 	forget   int
+	ended    int
 }
 
 func (tx *Tx) mark() txState {
@@ -470,6 +479,7 @@ func (tx *Tx) mark() txState {
 		counters: make(map[string]counterState, len(tx.counters)),
 		secrets:  len(tx.secrets),
 		forget:   len(tx.forget),
+		ended:    len(tx.ended),
 	}
 	for k, v := range tx.staged {
 		st.staged[k] = *v
@@ -499,4 +509,5 @@ func (tx *Tx) restore(st txState) {
 	}
 	tx.secrets = tx.secrets[:st.secrets]
 	tx.forget = tx.forget[:st.forget]
+	tx.ended = tx.ended[:st.ended]
 }

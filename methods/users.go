@@ -58,3 +58,31 @@ func (u Users) User(ctx context.Context, user string) (auth.UserState, error) {
 	key, _ := rec.Doc["api_key"].(string)
 	return auth.UserState{Exists: true, Enabled: enabled == 1 || user == Administrator, APIKey: key}, nil
 }
+
+// OAuthClient returns an OAuth Client document as auth needs it. Only
+// System Managers may write OAuth Clients (the doctype's permissions):
+// a client's redirect URIs decide where authorization codes go.
+func (u Users) OAuthClient(ctx context.Context, clientID string) (auth.OAuthClient, bool, error) {
+	rec, err := u.Store.Get(auth.OAuthClientDocType, clientID)
+	if errors.Is(err, projections.ErrNotFound) || errors.Is(err, projections.ErrUnknownDocType) {
+		return auth.OAuthClient{}, false, nil
+	}
+	if err != nil {
+		return auth.OAuthClient{}, false, err
+	}
+	doc := rec.Doc
+	str := func(k string) string { s, _ := doc[k].(string); return s }
+	skip, _ := doc["skip_authorization"].(int64)
+	return auth.OAuthClient{
+		ID:                 projections.NameString(doc[meta.FieldName]),
+		AppName:            str("app_name"),
+		HasSecret:          str("client_secret") != "",
+		User:               str("user"),
+		Scopes:             strings.Fields(str("scopes")),
+		RedirectURIs:       strings.Fields(str("redirect_uris")),
+		DefaultRedirectURI: strings.TrimSpace(str("default_redirect_uri")),
+		GrantType:          str("grant_type"),
+		ResponseType:       str("response_type"),
+		SkipAuthorization:  skip == 1,
+	}, true, nil
+}

@@ -36,6 +36,8 @@ type wireError struct {
 	Exc   string `msgpack:"exc"`
 	Msg   string `msgpack:"msg"`
 	Title string `msgpack:"title,omitempty"`
+	// ErrorMessage is Error.ErrorMessage.
+	ErrorMessage string `msgpack:"error_message,omitempty"`
 }
 
 type callReply struct {
@@ -119,7 +121,7 @@ func toWireError(err error) *wireError {
 		return nil
 	}
 	if fe, ok := asError(err); ok {
-		return &wireError{Exc: fe.Exc, Msg: fe.Msg, Title: fe.Title}
+		return &wireError{Exc: fe.Exc, Msg: fe.Msg, Title: fe.Title, ErrorMessage: fe.ErrorMessage}
 	}
 	return &wireError{Exc: "InternalServerError", Msg: err.Error()}
 }
@@ -128,5 +130,5 @@ func (w *wireError) err() error {
 	if w == nil {
 		return nil
 	}
-	return &Error{Exc: w.Exc, Msg: w.Msg, Title: w.Title}
+	return &Error{Exc: w.Exc, Msg: w.Msg, Title: w.Title, ErrorMessage: w.ErrorMessage}
 }

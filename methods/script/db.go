@@ -78,6 +78,7 @@ func dbGetValue(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 		if s, ok := starlark.AsString(orderBy); ok && s != "" {
 			q["order_by"] = s
 		}
+		q[IgnorePermissions] = true // frappe.db reads as the database does
 		rows, err := rt.env.GetList(rt.ctx, doctype, q)
 		if err != nil {
 			return nil, rt.wrap(err)
@@ -277,7 +278,7 @@ func dbSetValue(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 		if err != nil {
 			return nil, fmt.Errorf("%s: filters: %w", b.Name(), err)
 		}
-		rows, err := rt.env.GetList(rt.ctx, doctype, map[string]any{"filters": f, "fields": []any{"name"}, "limit_page_length": int64(0)})
+		rows, err := rt.env.GetList(rt.ctx, doctype, map[string]any{"filters": f, "fields": []any{"name"}, "limit_page_length": int64(0), IgnorePermissions: true})
 		if err != nil {
 			return nil, rt.wrap(err)
 		}

@@ -437,6 +437,11 @@ func getList(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 			break
 		}
 	}
+	// frappe.get_list checks permissions; get_all, frappe.db.get_all and an
+	// explicit ignore_permissions=True do not.
+	if b.Name() == "get_all" || isTrue(ignored[0]) {
+		q[IgnorePermissions] = true
+	}
 	rt := rtOf(thread)
 	rows, err := rt.env.GetList(rt.ctx, doctype, q)
 	if err != nil {
@@ -463,7 +468,7 @@ func (rt *runtime) findName(doctype string, filters starlark.Value) (string, err
 		return "", err
 	}
 	rows, err := rt.env.GetList(rt.ctx, doctype, map[string]any{
-		"filters": f, "fields": []any{"name"}, "limit_page_length": int64(1),
+		"filters": f, "fields": []any{"name"}, "limit_page_length": int64(1), IgnorePermissions: true,
 	})
 	if err != nil {
 		return "", rt.wrap(err)
@@ -481,4 +486,9 @@ func filtersOf(v starlark.Value) (any, error) {
 		return map[string]any{"name": string(s)}, nil
 	}
 	return toGo(v)
+}
+
+// isTrue reports whether an optional argument was given as true.
+func isTrue(v starlark.Value) bool {
+	return v != nil && v != starlark.None && bool(v.Truth())
 }

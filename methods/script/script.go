@@ -67,6 +67,10 @@ import (
 
 // Env is the document API a script reaches; docket's transaction
 // implements it. Errors it returns are passed through to the caller of the
+// IgnorePermissions is the GetList argument that lists without permission
+// checks, as Frappe's get_all and frappe.db.* do.
+const IgnorePermissions = "ignore_permissions"
+
 // Run methods unchanged.
 type Env interface {
 	// User is the session user (frappe.session.user).
@@ -80,7 +84,10 @@ type Env interface {
 	// GetList runs Frappe's get_list with args keys: fields, filters,
 	// or_filters, order_by, group_by, limit_start, limit_page_length (all
 	// optional; values as a JSON client would send them: []any,
-	// map[string]any, string, int64). Rows are maps.
+	// map[string]any, string, int64). Rows are maps. With
+	// args[IgnorePermissions] true (frappe.get_all, frappe.db.*, an
+	// explicit ignore_permissions=True) the list is not limited to what
+	// the user may read.
 	GetList(ctx context.Context, doctype string, args map[string]any) ([]map[string]any, error)
 	// Count counts the documents matching filters (nil for all).
 	Count(ctx context.Context, doctype string, filters any) (int64, error)
