@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/nats-io/nats.go"
 
@@ -61,7 +62,9 @@ type frappeError struct {
 	// LoginMessage fills "message" (login failures only).
 	LoginMessage string
 	Status       int
-	cause        error
+	// RetryAfter, in seconds, fills the Retry-After header of a 429.
+	RetryAfter int
+	cause      error
 }
 
 func (e *frappeError) Error() string { return e.Exc + ": " + e.Msg }
@@ -91,7 +94,7 @@ func toFrappe(err error) *frappeError {
 	case errors.As(err, &fe):
 		return fe
 	case errors.As(err, &me):
-		return &frappeError{Exc: me.Exc, Msg: me.Msg, Title: me.Title, Messages: me.Messages, cause: err}
+		return &frappeError{Exc: me.Exc, Msg: me.Msg, Title: me.Title, Messages: me.Messages, ErrorMessage: me.ErrorMessage, cause: err}
 	case errors.As(err, &qe):
 		return &frappeError{Exc: qe.Type, Msg: qe.Msg, cause: err}
 	case errors.Is(err, projections.ErrNoParent):
@@ -170,6 +173,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, c *call, err
 	}
 	if c != nil && c.id != nil && c.id.SessionExpired {
 		body.Set("session_expired", 1)
+	}
+	if fe.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(fe.RetryAfter))
 	}
 	writeBody(w, status, body)
 }

@@ -1048,10 +1048,6 @@ func TestHostileUnprivilegedUser(t *testing.T) {
 	h.guards["/api/resource/User/Administrator"] = h.admin.Do(t, "GET", "/api/resource/User/Administrator", nil, 200, nil).Body
 	guarded := hostileGadgetPath + "/guard-1"
 	t.Run("DocPerm rows", func(t *testing.T) {
-		// Role permissions (DocPerm rows) are enforced by the roles and
-		// permissions issue; until then every logged-in user may read and
-		// write documents, as the core server issue specifies.
-		t.Skip("DocPerm enforcement arrives with the roles and permissions issue (#4)")
 		h.run(t, []hostileAttack{
 			{name: "list", as: web, method: "GET", path: hostileGadgetPath, status: 403, exc: "PermissionError"},
 			{name: "read", as: web, method: "GET", path: guarded, status: 403, exc: "PermissionError"},

@@ -11,7 +11,9 @@ import (
 )
 
 // login serves POST /api/method/login {usr, pwd}: a session and Frappe's
-// cookies, or 401 with "Invalid login credentials".
+// cookies, or 401 with "Invalid login credentials". Failed attempts are
+// counted per login name and per client address; past the limit the
+// answer is 429 with Retry-After, before any password is checked.
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
 	usr := strings.TrimSpace(methods.StringArg(c.args, "usr"))
 	pwd := methods.StringArg(c.args, "pwd")
@@ -21,29 +23,63 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
 	if usr == "" || pwd == "" {
 		return fail("Incomplete login details")
 	}
+	systemUser, fullName, err := s.passwordLogin(r, c, usr, pwd)
+	if err != nil {
+		return err
+	}
+	if systemUser {
+		s.respond(w, c, http.StatusOK, "message", "Logged In", "home_page", "/app", "full_name", fullName)
+	} else {
+		s.respond(w, c, http.StatusOK, "message", "No App", "home_page", "/me", "full_name", fullName)
+	}
+	return nil
+}
+
+// passwordLogin checks a login name and password, within the login
+// limits, and starts a session.
+func (s *Server) passwordLogin(r *http.Request, c *call, usr, pwd string) (systemUser bool, fullName string, err error) {
+	fail := func(msg string) error {
+		return &frappeError{Exc: "AuthenticationError", Msg: msg, LoginMessage: msg, Title: "Not Permitted"}
+	}
+	key, err := s.auth.LoginKey(r.Context(), usr)
+	if err != nil {
+		return false, "", err
+	}
+	if err := s.checkLoginLimits(r, key); err != nil {
+		return false, "", err
+	}
 	user, err := s.auth.Login(r.Context(), usr, pwd)
 	switch {
 	case errors.Is(err, auth.ErrInvalidLogin):
-		return fail("Invalid login credentials")
+		s.loginFailed(r, key)
+		return false, "", fail("Invalid login credentials")
 	case errors.Is(err, auth.ErrDisabled):
-		return fail("User disabled or missing")
+		s.loginFailed(r, key)
+		return false, "", fail("User disabled or missing")
 	case errors.Is(err, auth.ErrPasswordTooLong):
-		return fail("Password size exceeded the maximum allowed size")
+		return false, "", fail("Password size exceeded the maximum allowed size")
 	case err != nil:
-		return err
+		return false, "", err
 	}
+	s.userFailures.Reset(key)
+	return s.startSession(r, c, user)
+}
+
+// startSession starts a session for user and adds Frappe's login cookies
+// to the response.
+func (s *Server) startSession(r *http.Request, c *call, user string) (systemUser bool, fullName string, err error) {
 	sess, err := s.auth.NewSession(r.Context(), user)
 	if err != nil {
-		return err
+		return false, "", err
 	}
 	doc, err := s.docs.Get("User", user)
 	if err != nil {
-		return err
+		return false, "", err
 	}
-	fullName, _ := doc["full_name"].(string)
+	fullName, _ = doc["full_name"].(string)
 	userImage, _ := doc["user_image"].(string)
-	systemUser := doc["user_type"] != "Website User"
-	secure := r.TLS != nil
+	systemUser = doc["user_type"] != "Website User"
+	secure := s.secure(r)
 	c.id = &auth.Identity{User: user, Via: "session", Session: sess}
 	c.cookies = append(c.cookies[:0], &http.Cookie{
 		Name: "sid", Value: sess.ID, Path: "/", MaxAge: int(s.auth.TTL().Seconds()),
@@ -58,12 +94,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
 			Name: kv[0], Value: cookieValue(kv[1]), Path: "/", Secure: secure, SameSite: http.SameSiteLaxMode,
 		})
 	}
-	if systemUser {
-		s.respond(w, c, http.StatusOK, "message", "Logged In", "home_page", "/app", "full_name", fullName)
-	} else {
-		s.respond(w, c, http.StatusOK, "message", "No App", "home_page", "/me", "full_name", fullName)
-	}
-	return nil
+	return systemUser, fullName, nil
 }
 
 // cookieValue percent-encodes a cookie value as Frappe does ('/' kept).
@@ -79,18 +110,25 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, c *call) error {
 			return err
 		}
 	}
-	c.cookies = append(c.cookies, expiredCookies(r)...)
+	c.cookies = append(c.cookies, s.expiredCookies(r)...)
 	c.id = &auth.Identity{User: auth.GuestUser, Via: "guest"}
 	s.respond(w, c, http.StatusOK, "message", nil)
 	return nil
 }
 
 // expiredCookies clears the cookies login sets.
-func expiredCookies(r *http.Request) []*http.Cookie {
+func (s *Server) expiredCookies(r *http.Request) []*http.Cookie {
+	return clearedCookies(s.secure(r))
+}
+
+// expiredCookies clears the cookies login sets (Secure on TLS requests).
+func expiredCookies(r *http.Request) []*http.Cookie { return clearedCookies(r.TLS != nil) }
+
+func clearedCookies(secure bool) []*http.Cookie {
 	var out []*http.Cookie
 	for _, name := range []string{"sid", "system_user", "full_name", "user_id", "user_image"} {
 		out = append(out, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1,
-			Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode, HttpOnly: name == "sid"})
+			Secure: secure, SameSite: http.SameSiteLaxMode, HttpOnly: name == "sid"})
 	}
 	return out
 }

@@ -28,6 +28,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, c *call, name 
 		return s.login(w, r, c)
 	case "logout", "web_logout":
 		return s.logout(w, r, c)
+	case "frappe.core.doctype.user.user.update_password":
+		return s.updatePassword(w, r, c)
+	case "frappe.sessions.get_csrf_token":
+		return s.csrfToken(w, r, c)
 	}
 	resp, err := s.methods.Call(r.Context(), methods.Request{Method: name, HTTPMethod: r.Method, User: c.id.User, Args: c.args})
 	if err != nil {

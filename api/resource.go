@@ -29,11 +29,17 @@ func (s *Server) listDocs(w http.ResponseWriter, r *http.Request, c *call) error
 	if err != nil {
 		return err
 	}
+	if debug {
+		// The plan tells how many documents exist: for administrators only.
+		if debug, err = s.docs.HasRole(c.id.User, methods.SystemManager); err != nil {
+			return err
+		}
+	}
 	if _, err := s.docs.Meta(doctype); err != nil {
 		return err
 	}
 	start := time.Now()
-	res, err := s.docs.Store().List(r.Context(), q)
+	res, err := s.docs.Reader(c.id.User).Select(r.Context(), q)
 	if err != nil {
 		return err
 	}
@@ -63,7 +69,7 @@ func (s *Server) getDoc(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
-	doc, err := s.docs.Get(doctype, name)
+	doc, err := s.docs.Reader(c.id.User).Get(r.Context(), doctype, name)
 	if err != nil {
 		return err
 	}
@@ -173,6 +179,20 @@ func (s *Server) doctypeMeta(w http.ResponseWriter, r *http.Request, c *call) er
 	if _, err := s.docs.Meta(doctype); err != nil {
 		return err
 	}
+	tx := s.docs.Reader(c.id.User)
+	for _, right := range []string{methods.PermRead, methods.PermSelect} {
+		ok, err := tx.Can(r.Context(), doctype, "", right)
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
+		if right == methods.PermSelect {
+			return &frappeError{Exc: "PermissionError", Title: "Not Permitted", Msg: "No permission to read " + doctype,
+				ErrorMessage: "No permission for " + doctype}
+		}
+	}
 	doc, err := s.docs.Get("DocType", doctype)
 	if err != nil {
 		return err
@@ -184,7 +204,7 @@ func (s *Server) doctypeMeta(w http.ResponseWriter, r *http.Request, c *call) er
 
 // countDocs serves GET /api/v2/doctype/{doctype}/count.
 func (s *Server) countDocs(w http.ResponseWriter, r *http.Request, c *call) error {
-	n, err := s.count(r, r.PathValue("doctype"), c.args)
+	n, err := s.count(r, c, r.PathValue("doctype"))
 	if err != nil {
 		return err
 	}
@@ -192,6 +212,6 @@ func (s *Server) countDocs(w http.ResponseWriter, r *http.Request, c *call) erro
 	return nil
 }
 
-func (s *Server) count(r *http.Request, doctype string, args map[string]any) (int64, error) {
-	return methods.Count(r.Context(), s.docs, doctype, args, s.env())
+func (s *Server) count(r *http.Request, c *call, doctype string) (int64, error) {
+	return s.docs.Reader(c.id.User).Count(r.Context(), doctype, c.args)
 }

@@ -8,12 +8,12 @@ import (
 // /api/v2/... differs in envelopes ({"data"} everywhere, {"errors"}).
 func (s *Server) routes(mux *http.ServeMux) {
 	for _, prefix := range []string{"/api", "/api/v1"} {
-		mux.Handle("GET "+prefix+"/resource/{doctype}", s.adapt(s.listDocs, loggedIn, false))
-		mux.Handle("POST "+prefix+"/resource/{doctype}", s.adapt(s.createDoc, loggedIn, false))
-		mux.Handle("GET "+prefix+"/resource/{doctype}/{name...}", s.adapt(s.getDoc, loggedIn, false))
-		mux.Handle("PUT "+prefix+"/resource/{doctype}/{name...}", s.adapt(s.updateDoc, loggedIn, false))
-		mux.Handle("DELETE "+prefix+"/resource/{doctype}/{name...}", s.adapt(s.deleteDoc, loggedIn, false))
-		mux.Handle("POST "+prefix+"/resource/{doctype}/{name...}", s.adapt(s.runDocMethod, loggedIn, false))
+		mux.Handle("GET "+prefix+"/resource/{doctype}", s.adapt(s.listDocs, guestOK, false))
+		mux.Handle("POST "+prefix+"/resource/{doctype}", s.adapt(s.createDoc, guestOK, false))
+		mux.Handle("GET "+prefix+"/resource/{doctype}/{name...}", s.adapt(s.getDoc, guestOK, false))
+		mux.Handle("PUT "+prefix+"/resource/{doctype}/{name...}", s.adapt(s.updateDoc, guestOK, false))
+		mux.Handle("DELETE "+prefix+"/resource/{doctype}/{name...}", s.adapt(s.deleteDoc, guestOK, false))
+		mux.Handle("POST "+prefix+"/resource/{doctype}/{name...}", s.adapt(s.runDocMethod, guestOK, false))
 		mux.Handle(prefix+"/method/{method...}", s.adapt(s.callMethod, guestOK, false))
 		// Without a name there is nothing to update or delete. Binding these
 		// keeps ServeMux from redirecting to the {name...} routes.
@@ -23,15 +23,31 @@ func (s *Server) routes(mux *http.ServeMux) {
 	for _, m := range []string{"PUT", "PATCH", "DELETE"} {
 		mux.Handle(m+" /api/v2/document/{doctype}", s.adapt(s.notFound, loggedIn, true))
 	}
-	mux.Handle("GET /api/v2/document/{doctype}", s.adapt(s.listDocs, loggedIn, true))
-	mux.Handle("POST /api/v2/document/{doctype}", s.adapt(s.createDoc, loggedIn, true))
-	mux.Handle("GET /api/v2/document/{doctype}/{name...}", s.adapt(s.getDoc, loggedIn, true))
-	mux.Handle("PUT /api/v2/document/{doctype}/{name...}", s.adapt(s.updateDoc, loggedIn, true))
-	mux.Handle("PATCH /api/v2/document/{doctype}/{name...}", s.adapt(s.updateDoc, loggedIn, true))
-	mux.Handle("DELETE /api/v2/document/{doctype}/{name...}", s.adapt(s.deleteDoc, loggedIn, true))
-	mux.Handle("GET /api/v2/doctype/{doctype}/meta", s.adapt(s.doctypeMeta, loggedIn, true))
-	mux.Handle("GET /api/v2/doctype/{doctype}/count", s.adapt(s.countDocs, loggedIn, true))
+	mux.Handle("GET /api/v2/document/{doctype}", s.adapt(s.listDocs, guestOK, true))
+	mux.Handle("POST /api/v2/document/{doctype}", s.adapt(s.createDoc, guestOK, true))
+	mux.Handle("GET /api/v2/document/{doctype}/{name...}", s.adapt(s.getDoc, guestOK, true))
+	mux.Handle("PUT /api/v2/document/{doctype}/{name...}", s.adapt(s.updateDoc, guestOK, true))
+	mux.Handle("PATCH /api/v2/document/{doctype}/{name...}", s.adapt(s.updateDoc, guestOK, true))
+	mux.Handle("DELETE /api/v2/document/{doctype}/{name...}", s.adapt(s.deleteDoc, guestOK, true))
+	mux.Handle("GET /api/v2/doctype/{doctype}/meta", s.adapt(s.doctypeMeta, guestOK, true))
+	mux.Handle("GET /api/v2/doctype/{doctype}/count", s.adapt(s.countDocs, guestOK, true))
 	mux.Handle("/api/v2/method/{method...}", s.adapt(s.callMethod, guestOK, true))
+
+	// The OAuth 2.0 provider (oauth.go), at Frappe's paths; these answer
+	// OAuth's raw JSON, not Frappe's envelope.
+	for _, prefix := range []string{"/api", "/api/v1"} {
+		m := prefix + "/method/" + oauthMethod
+		mux.Handle(m+"authorize", s.oauthRoute(s.oauthAuthorize, oauthUser))
+		mux.Handle(m+"approve", s.oauthRoute(s.oauthApprove, oauthUser))
+		mux.Handle(m+"get_token", s.oauthRoute(s.oauthToken, oauthClient))
+		mux.Handle(m+"revoke_token", s.oauthRoute(s.oauthRevoke, oauthClient))
+		mux.Handle(m+"introspect_token", s.oauthRoute(s.oauthIntrospect, oauthClient))
+		mux.Handle(m+"openid_profile", s.oauthRoute(s.oauthProfile, oauthUser))
+		mux.Handle(m+"openid_configuration", s.oauthRoute(s.oauthDiscovery, oauthNoAuth))
+	}
+	mux.Handle("GET /.well-known/openid-configuration", s.oauthRoute(s.oauthDiscovery, oauthNoAuth))
+	mux.Handle("GET /login", s.oauthRoute(s.loginPage, oauthNoAuth))
+	mux.Handle("POST /login", s.oauthRoute(s.loginPage, oauthNoAuth))
 
 	mux.Handle("/api/", s.adapt(s.notFound, guestOK, false))
 	// Legacy RPC: any request to / carrying a cmd argument runs that method.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,27 @@ type Options struct {
 	MaxBodyBytes int64
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// LoginLimit bounds failed logins; the zero value means 10 failures
+	// per user and 100 per client address within 60 seconds.
+	LoginLimit LoginLimit
+	// AllowedOrigins are the browser origins (https://app.example.com)
+	// whose cross-origin requests may carry credentials (CORS); "*" allows
+	// every origin. None by default.
+	AllowedOrigins []string
+	// TrustProxy takes the client address from X-Forwarded-For and the
+	// scheme from X-Forwarded-Proto, as set by a reverse proxy in front
+	// (never set it without one: clients could forge both).
+	TrustProxy bool
+	// Now is the clock of login limits; nil means time.Now.
+	Now func() time.Time
+}
+
+// LoginLimit bounds failed password checks (login, update_password) per
+// user and per client address: past the limit, attempts get 429 with
+// Retry-After until the window ends.
+type LoginLimit struct {
+	PerUser, PerAddress int
+	Window              time.Duration
 }
 
 // Server serves the Frappe REST API.
@@ -30,6 +52,8 @@ type Server struct {
 	log      *slog.Logger
 	opts     Options
 	inflight sync.WaitGroup
+	// Failed password checks by login name and by client address.
+	userFailures, addrFailures *auth.Limiter
 }
 
 // Drain waits until every request being handled has been answered.
@@ -45,7 +69,19 @@ func New(docs *methods.Docs, authSvc *auth.Service, disp *methods.Dispatcher, op
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{docs: docs, auth: authSvc, methods: disp, log: opts.Logger, opts: opts}
+	lim := &opts.LoginLimit
+	if lim.PerUser <= 0 {
+		lim.PerUser = 10
+	}
+	if lim.PerAddress <= 0 {
+		lim.PerAddress = 100
+	}
+	if lim.Window <= 0 {
+		lim.Window = time.Minute
+	}
+	s := &Server{docs: docs, auth: authSvc, methods: disp, log: opts.Logger, opts: opts,
+		userFailures: auth.NewLimiter(lim.PerUser, lim.Window, opts.Now),
+		addrFailures: auth.NewLimiter(lim.PerAddress, lim.Window, opts.Now)}
 	s.registerMethods()
 	return s
 }
@@ -103,18 +139,32 @@ func userOf(c *call) string {
 	return c.id.User
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *call, h handler, acc access) error {
+// readArgs reads the body (within the limit) and builds the request
+// arguments.
+func (s *Server) readArgs(w http.ResponseWriter, r *http.Request, c *call) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 	body, err := readBody(r)
 	if err != nil {
 		return err
 	}
 	c.body = body
-	if c.args, err = formDict(r, body); err != nil {
+	c.args, err = formDict(r, body)
+	return err
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *call, h handler, acc access) error {
+	if err := s.readArgs(w, r, c); err != nil {
 		return err
 	}
 	if err := s.authenticate(r, c); err != nil {
 		return err
+	}
+	if err := checkCSRF(r, c); err != nil {
+		return err
+	}
+	if c.id.Via == "bearer" && !slices.Contains(c.id.Scopes, auth.ScopeAll) {
+		return &frappeError{Exc: "PermissionError", Title: "Not Permitted",
+			Msg: "Not permitted: this OAuth token's scopes (" + strings.Join(c.id.Scopes, " ") + ") do not include \"all\", which API calls need"}
 	}
 	if acc == loggedIn && c.id.User == auth.GuestUser {
 		return &frappeError{Exc: "PermissionError", Msg: "Not permitted: log in, or send an API key (Authorization: token key:secret)",
@@ -126,24 +176,29 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *call, h handle
 // authenticate resolves who the request is; a dead session id makes the
 // request Guest, clears the auth cookies and adds session_expired.
 func (s *Server) authenticate(r *http.Request, c *call) error {
-	sid := ""
-	if ck, err := r.Cookie("sid"); err == nil {
-		sid = ck.Value
-	}
-	if v, ok := c.args["sid"].(string); ok && v != "" {
-		sid = v
-	}
-	id, err := s.auth.Authenticate(r.Context(), sid, r.Header.Get("Authorization"))
+	id, err := s.auth.Authenticate(r.Context(), sessionID(r, c), r.Header.Get("Authorization"))
 	if err != nil {
 		c.id = &auth.Identity{User: auth.GuestUser, Via: "guest"}
-		c.cookies = append(c.cookies, expiredCookies(r)...)
+		c.cookies = append(c.cookies, s.expiredCookies(r)...)
 		return err
 	}
 	c.id = id
 	if id.SessionExpired {
-		c.cookies = append(c.cookies, expiredCookies(r)...)
+		c.cookies = append(c.cookies, s.expiredCookies(r)...)
 	}
 	return nil
+}
+
+// sessionID is the request's session id: the sid argument, else the sid
+// cookie.
+func sessionID(r *http.Request, c *call) string {
+	if v, ok := c.args["sid"].(string); ok && v != "" {
+		return v
+	}
+	if ck, err := r.Cookie("sid"); err == nil {
+		return ck.Value
+	}
+	return ""
 }
 
 func (s *Server) setCookies(w http.ResponseWriter, c *call) {
@@ -190,6 +245,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.cors(w, r)
 		if r.Method == http.MethodOptions {
 			w.WriteHeader(http.StatusOK)
 			return

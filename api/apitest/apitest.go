@@ -72,6 +72,9 @@ type Options struct {
 	// NATSListen makes the embedded NATS server accept clients on a
 	// random loopback port (Node.NATSURL), for workers in other processes.
 	NATSListen bool
+	// API configures the HTTP server (MaxBodyBytes defaults to 1 MiB
+	// here).
+	API api.Options
 }
 
 // Start starts a node storing in dir (a new temporary directory when
@@ -143,7 +146,11 @@ func StartWith(t testing.TB, dir string, opts Options) *Node {
 	n.Registry = methods.NewRegistry()
 	methods.RegisterBuiltins(n.Registry)
 	n.Dispatcher = methods.NewDispatcher(n.Docs, n.Registry, n.nc, methods.DispatchOptions{})
-	srv := api.New(n.Docs, n.Auth, n.Dispatcher, api.Options{MaxBodyBytes: 1 << 20})
+	apiOpts := opts.API
+	if apiOpts.MaxBodyBytes == 0 {
+		apiOpts.MaxBodyBytes = 1 << 20
+	}
+	srv := api.New(n.Docs, n.Auth, n.Dispatcher, apiOpts)
 	n.http = httptest.NewServer(srv.Handler())
 	n.URL = n.http.URL
 	n.AdminToken = n.NewToken(t, methods.Administrator)

@@ -33,6 +33,8 @@ type config struct {
 	LogLevel      string
 	AdminPassword string
 	MaxBody       int64
+	CORSOrigins   string
+	TrustProxy    bool
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -51,6 +53,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.NATSToken, "nats-token", env("DOCKET_NATS_TOKEN", ""), "the token NATS clients must present; env DOCKET_NATS_TOKEN")
 	fs.StringVar(&c.LogLevel, "log-level", env("DOCKET_LOG_LEVEL", "info"), "log level: debug, info, warn, error; env DOCKET_LOG_LEVEL")
 	fs.Int64Var(&c.MaxBody, "max-body", 25<<20, "largest request body in bytes")
+	fs.StringVar(&c.CORSOrigins, "cors-origins", env("DOCKET_CORS_ORIGINS", ""), "comma-separated browser origins allowed to call the API with credentials (CORS), e.g. https://app.example.com; * allows any; env DOCKET_CORS_ORIGINS")
+	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("DOCKET_TRUST_PROXY", "") == "1" || env("DOCKET_TRUST_PROXY", "") == "true", "behind a reverse proxy: client address from X-Forwarded-For, https from X-Forwarded-Proto (Secure cookies); env DOCKET_TRUST_PROXY=1")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -167,7 +171,14 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 	reg := methods.NewRegistry()
 	methods.RegisterBuiltins(reg)
 	disp := methods.NewDispatcher(docs, reg, nc, methods.DispatchOptions{})
-	srv := api.New(docs, authSvc, disp, api.Options{Logger: logger, MaxBodyBytes: cfg.MaxBody})
+	var origins []string
+	for _, o := range strings.Split(cfg.CORSOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	srv := api.New(docs, authSvc, disp, api.Options{Logger: logger, MaxBodyBytes: cfg.MaxBody,
+		AllowedOrigins: origins, TrustProxy: cfg.TrustProxy})
 	// Serve this node's methods to the other nodes of a cluster too.
 	methodSvc, err := methods.Serve(nc, reg, methods.ServeOptions{Logger: logger})
 	if err != nil {
