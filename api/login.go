@@ -45,23 +45,22 @@ func (s *Server) passwordLogin(r *http.Request, c *call, usr, pwd string) (syste
 	if err != nil {
 		return false, "", err
 	}
-	if err := s.checkLoginLimits(r, key); err != nil {
+	done, err := s.takeLoginAttempt(r, key)
+	if err != nil {
 		return false, "", err
 	}
 	user, err := s.auth.Login(r.Context(), usr, pwd)
+	done(err == nil)
 	switch {
 	case errors.Is(err, auth.ErrInvalidLogin):
-		s.loginFailed(r, key)
 		return false, "", fail("Invalid login credentials")
 	case errors.Is(err, auth.ErrDisabled):
-		s.loginFailed(r, key)
 		return false, "", fail("User disabled or missing")
 	case errors.Is(err, auth.ErrPasswordTooLong):
 		return false, "", fail("Password size exceeded the maximum allowed size")
 	case err != nil:
 		return false, "", err
 	}
-	s.userFailures.Reset(key)
 	return s.startSession(r, c, user)
 }
 

@@ -86,6 +86,14 @@ func (s *Server) generateKeys(ctx context.Context, c *methods.Call) (any, error)
 		return nil, err
 	}
 	user = projections.NameString(doc["name"]) // as stored, whatever case was asked
+	// Keys are credentials of the user: the caller must be allowed to write
+	// the user (a System Manager cannot mint the Administrator's).
+	if ok, err := s.docs.Reader(c.User).Can(ctx, "User", user, methods.PermWrite); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, &frappeError{Exc: "PermissionError", Title: "Not Permitted",
+			Msg: "Not permitted: you may not generate API keys for " + user, ErrorMessage: "No permission for User"}
+	}
 	key, _ := doc["api_key"].(string)
 	if key == "" {
 		// The key is committed first, on its own: the secret below is

@@ -136,15 +136,13 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, c *call
 // failed logins (per client id and per address), so a weak client secret
 // cannot be guessed at speed.
 func (s *Server) authenticateClient(r *http.Request, id, secret string) (*auth.OAuthClient, error) {
-	key := "oauth-client:" + id
-	if err := s.checkLoginLimits(r, key); err != nil {
+	done, err := s.takeLoginAttempt(r, "oauth-client:"+id)
+	if err != nil {
 		return nil, err
 	}
 	client, err := s.auth.AuthenticateClient(r.Context(), id, secret)
 	var oe *auth.OAuthError
-	if errors.As(err, &oe) && oe.Code == auth.OAuthInvalidClient {
-		s.loginFailed(r, key)
-	}
+	done(!errors.As(err, &oe) || oe.Code != auth.OAuthInvalidClient)
 	return client, err
 }
 

@@ -39,24 +39,31 @@ func (s *Server) clientAddr(r *http.Request) string {
 	return host
 }
 
-// checkLoginLimits refuses a password check for an account or client
-// address that failed too often lately. key is the account's limiter key
-// (auth.LoginKey).
-func (s *Server) checkLoginLimits(r *http.Request, key string) error {
-	wait := max(s.userFailures.Blocked(key), s.addrFailures.Blocked(s.clientAddr(r)))
-	if wait <= 0 {
-		return nil
+// takeLoginAttempt admits a password check for an account (its limiter
+// key, auth.LoginKey) from the request's address, counting it as a
+// failure in advance (so that checks running at once cannot all pass the
+// limit), or refuses it with 429 and Retry-After. done tells the outcome:
+// a success gives the counts back.
+func (s *Server) takeLoginAttempt(r *http.Request, key string) (done func(success bool), err error) {
+	addr := s.clientAddr(r)
+	wait := s.userFailures.Take(key)
+	if wait == 0 {
+		if wait = s.addrFailures.Take(addr); wait > 0 {
+			s.userFailures.Forgive(key)
+		}
 	}
-	secs := auth.RetryAfterSeconds(wait)
-	return &frappeError{Exc: "TooManyRequestsError", Title: "Too Many Requests",
-		Msg:        "Too many failed login attempts. Try again in " + strconv.Itoa(secs) + " seconds.",
-		RetryAfter: secs}
-}
-
-// loginFailed counts a failed password check.
-func (s *Server) loginFailed(r *http.Request, key string) {
-	s.userFailures.Fail(key)
-	s.addrFailures.Fail(s.clientAddr(r))
+	if wait > 0 {
+		secs := auth.RetryAfterSeconds(wait)
+		return nil, &frappeError{Exc: "TooManyRequestsError", Title: "Too Many Requests",
+			Msg:        "Too many failed login attempts. Try again in " + strconv.Itoa(secs) + " seconds.",
+			RetryAfter: secs}
+	}
+	return func(success bool) {
+		if success {
+			s.userFailures.Reset(key)
+			s.addrFailures.Forgive(addr)
+		}
+	}, nil
 }
 
 // stateChanging are the verbs a CSRF token guards.
@@ -149,13 +156,14 @@ func (s *Server) updatePassword(w http.ResponseWriter, r *http.Request, c *call)
 		return errorf("ValidationError", "Password size exceeded the maximum allowed size")
 	}
 	user := c.id.User
-	key := "user:" + user
-	if err := s.checkLoginLimits(r, key); err != nil {
+	done, err := s.takeLoginAttempt(r, "user:"+user)
+	if err != nil {
 		return err
 	}
-	if _, err := s.auth.Login(r.Context(), user, oldPwd); err != nil {
+	_, err = s.auth.Login(r.Context(), user, oldPwd)
+	done(err == nil)
+	if err != nil {
 		if errors.Is(err, auth.ErrInvalidLogin) || errors.Is(err, auth.ErrPasswordTooLong) {
-			s.loginFailed(r, key)
 			return &frappeError{Exc: "AuthenticationError", Msg: "Incorrect User or Password", Title: "Not Permitted"}
 		}
 		return err

@@ -55,11 +55,39 @@ func (l *Limiter) Blocked(key string) time.Duration {
 	return left
 }
 
+// Take counts an attempt of key as a failure in advance, so that
+// attempts running at once cannot all pass a check made before any of
+// them failed: it returns how long key must wait (nothing is counted
+// then), or 0 when the attempt may go ahead. A successful attempt gives
+// its count back with Forgive or Reset.
+func (l *Limiter) Take(key string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if f := l.keys[key]; f != nil && now.Sub(f.start) < l.window && f.n >= l.max {
+		return f.start.Add(l.window).Sub(now)
+	}
+	l.fail(key, now)
+	return 0
+}
+
+// Forgive gives back one attempt counted by Take.
+func (l *Limiter) Forgive(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if f := l.keys[key]; f != nil && f.n > 0 {
+		f.n--
+	}
+}
+
 // Fail counts a failure of key.
 func (l *Limiter) Fail(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
+	l.fail(key, l.now())
+}
+
+func (l *Limiter) fail(key string, now time.Time) {
 	f := l.keys[key]
 	if f == nil || now.Sub(f.start) >= l.window {
 		if len(l.keys) >= maxTrackedKeys {

@@ -490,7 +490,7 @@ func (tx *Tx) restrictQuery(ctx context.Context, q *projections.Query) error {
 // only.
 func (tx *Tx) readable(a *access, main *meta.DocType, doctype, field string, selectOnly bool) bool {
 	if selectOnly {
-		return doctype == main.Name && (field == meta.FieldName || field == main.TitleField ||
+		return doctype == main.Name && (slices.Contains(meta.StandardFields, field) || field == main.TitleField ||
 			slices.Contains(strings.Split(strings.ReplaceAll(main.SearchFields, " ", ""), ","), field))
 	}
 	reg := tx.docs.store.Registry()

@@ -89,7 +89,7 @@ func (tx *Tx) insert(ctx context.Context, doctype string, in map[string]any) (ma
 	if docstatus == Submitted {
 		rights = append(rights, PermSubmit)
 	}
-	if v, _ := in["amended_from"].(string); v != "" && d.IsSubmittable {
+	if projections.NameString(in["amended_from"]) != "" && d.IsSubmittable {
 		rights = append(rights, PermAmend)
 	}
 	for _, right := range rights {

@@ -60,6 +60,9 @@ func (tx *Tx) saveSingle(ctx context.Context, d *meta.DocType, in map[string]any
 	if err := tx.prepareSave(ctx, d, nil, doc, d.Name, now, actionSave); err != nil {
 		return nil, err
 	}
+	if err := tx.can(ctx, d, PermWrite, doc); err != nil {
+		return nil, err // a Link value the user's User Permissions do not allow
+	}
 	if err := tx.put(d.Name, d.Name, "insert", nil, head, doc); err != nil {
 		return nil, err
 	}

@@ -306,8 +306,9 @@ func (tx *Tx) claim(ctx context.Context, d *meta.DocType, f *meta.Field, key, na
 		return &Error{Exc: DuplicateEntryError, Title: "Duplicate Name",
 			Msg: d.Name + " " + holder + " already exists (names are compared without regard to case)"}
 	case !release && holder != "":
+		// The holder may be a document the user cannot read: not named.
 		return &Error{Exc: UniqueValidationError, Title: "Duplicate Entry",
-			Msg: f.DisplayLabel() + " must be unique: " + d.Name + " " + holder + " already has the value " + key}
+			Msg: f.DisplayLabel() + " must be unique: another " + d.Name + " already has the value " + key}
 	}
 	c := &eventlog.Claim{Format: eventlog.Format, ID: eventlog.NewID(), DocType: d.Name, Field: f.Fieldname,
 		Value: key, Name: name, Released: release, Tx: tx.id}

@@ -108,7 +108,9 @@ func (tx *Tx) setRows(parent *meta.DocType, tf *meta.Field, doc map[string]any, 
 			row[meta.FieldOwner] = old[meta.FieldOwner]
 			row[meta.FieldCreation] = old[meta.FieldCreation]
 		} else {
-			if name == "" || !validRowName(name) {
+			// A new row gets a fresh name: rows are found by name, so a
+			// name copied from another document's row must not be reused.
+			if !tx.system || name == "" || !validRowName(name) {
 				name = randomName()
 			}
 			row[meta.FieldOwner] = tx.user
