@@ -575,4 +575,9 @@ func TestUserAdministration(t *testing.T) {
 	w.admin.Do(t, "PUT", "/api/resource/DocType/Secret%20Memo", map[string]any{"permissions": dt["permissions"]}, 200, nil)
 	victim.Do(t, "GET", "/api/resource/Secret%20Memo", nil, 200, nil)
 	victim.Do(t, "POST", "/api/resource/Secret%20Memo", map[string]any{"title": "no"}, 403, nil)
+
+	// Automatic roles come from who a user is: a Has Role row naming
+	// Administrator grants nothing.
+	w.clients[smUser].Do(t, "PUT", docPath("User", victimUser), map[string]any{"roles": []any{map[string]any{"role": "Administrator"}}}, 200, nil)
+	victim.Do(t, "GET", "/api/resource/DocType/ToDo", nil, 403, nil)
 }

@@ -95,7 +95,8 @@ func (d *Docs) accessOf(ctx context.Context, user string) (*access, error) {
 	switch {
 	case err == nil:
 		for _, r := range meta.Rows(rec.Doc["roles"]) {
-			if role, _ := r["role"].(string); role != "" {
+			// Automatic roles come from who the user is, never from rows.
+			if role, _ := r["role"].(string); role != "" && !automaticRole(role) {
 				a.roles[role] = true
 			}
 		}
