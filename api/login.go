@@ -35,11 +35,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
 	return nil
 }
 
+// maxLoginLength bounds a login name (an e-mail address is at most 320
+// characters): longer ones are refused before anything is looked up or
+// counted.
+const maxLoginLength = 320
+
 // passwordLogin checks a login name and password, within the login
 // limits, and starts a session.
 func (s *Server) passwordLogin(r *http.Request, c *call, usr, pwd string) (systemUser bool, fullName string, err error) {
 	fail := func(msg string) error {
 		return &frappeError{Exc: "AuthenticationError", Msg: msg, LoginMessage: msg, Title: "Not Permitted"}
+	}
+	if len(usr) > maxLoginLength {
+		return false, "", fail("Invalid login credentials") // no user has such a name
 	}
 	key, err := s.auth.LoginKey(r.Context(), usr)
 	if err != nil {

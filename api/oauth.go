@@ -44,6 +44,10 @@ const (
 // (RFC 6750 §3.1).
 const oauthInvalidToken = "invalid_token"
 
+// oauthInsufficientScope is the error of a token whose scopes do not
+// cover the request (RFC 6750 §3.1).
+const oauthInsufficientScope = "insufficient_scope"
+
 // oauthRoute wraps an OAuth endpoint as adapt wraps the others (body
 // limit, arguments, authentication, panics), but writes errors in
 // OAuth's shape.
@@ -87,6 +91,9 @@ func (s *Server) oauthServe(w http.ResponseWriter, r *http.Request, c *call, h h
 	if id.SessionExpired {
 		c.cookies = append(c.cookies, s.expiredCookies(r)...)
 	}
+	if id.Via == "bearer" && !slices.Contains(id.Scopes, auth.ScopeAll) && !strings.HasSuffix(r.URL.Path, ".openid_profile") {
+		return &auth.OAuthError{Code: oauthInsufficientScope, Description: "This token's scopes do not include \"all\""}
+	}
 	return h(w, r, c)
 }
 
@@ -95,6 +102,8 @@ func oauthStatus(code string) int {
 	switch code {
 	case auth.OAuthInvalidClient, oauthInvalidToken:
 		return http.StatusUnauthorized
+	case oauthInsufficientScope:
+		return http.StatusForbidden
 	}
 	return http.StatusBadRequest
 }
@@ -132,11 +141,19 @@ func (s *Server) writeOAuthError(w http.ResponseWriter, r *http.Request, c *call
 	writeBody(w, status, NewObject().Set("error", oe.Code).Set("error_description", oe.Description))
 }
 
+// maxClientID bounds a client_id from a request (ids are 10 characters).
+const maxClientID = 140
+
 // authenticateClient checks a client's credentials, counting failures as
 // failed logins (per client id and per address), so a weak client secret
 // cannot be guessed at speed.
 func (s *Server) authenticateClient(r *http.Request, id, secret string) (*auth.OAuthClient, error) {
-	done, err := s.takeLoginAttempt(r, "oauth-client:"+id)
+	if id == "" || len(id) > maxClientID {
+		return nil, &auth.OAuthError{Code: auth.OAuthInvalidClient, Description: "Unknown client"}
+	}
+	// Counted per client and address: a client's users elsewhere are not
+	// locked out by someone guessing from one address.
+	done, err := s.takeLoginAttempt(r, "oauth-client:"+id+"@"+s.clientAddr(r))
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +272,7 @@ func (s *Server) oauthApprove(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	if oauthArg(c, "action") == "deny" {
+	if oauthArg(c, "action") != "allow" {
 		return s.oauthRedirect(w, c, a, url.Values{"error": {auth.OAuthAccessDenied}, "error_description": {"The user denied the request"}})
 	}
 	return s.oauthIssueCode(w, r, c, a)
@@ -380,18 +397,11 @@ func clientCredentials(r *http.Request, c *call) (id, secret string, err error) 
 // oauthToken serves get_token (RFC 6749 §3.2): grant_type
 // authorization_code, refresh_token or client_credentials.
 func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := requireMethod(w, r, http.MethodPost); err != nil {
+	client, err := s.postingClient(w, r, c)
+	if err != nil {
 		return err
 	}
 	ctx := r.Context()
-	id, secret, err := clientCredentials(r, c)
-	if err != nil {
-		return err
-	}
-	client, err := s.authenticateClient(r, id, secret)
-	if err != nil {
-		return err
-	}
 	var g *auth.TokenGrant
 	switch gt := oauthArg(c, "grant_type"); gt {
 	case "authorization_code":
@@ -447,13 +457,45 @@ func (s *Server) idToken(r *http.Request, client *auth.OAuthClient, g *auth.Toke
 // oauthRevoke serves revoke_token (RFC 7009): always 200 {} (an unknown
 // token is no error); a refresh token revokes its whole grant.
 func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request, c *call) error {
-	if err := requireMethod(w, r, http.MethodPost); err != nil {
+	// RFC 7009 §2.1: the client authenticates (a public one names itself)
+	// and may revoke only tokens issued to it; any other token is
+	// answered as an unknown one (200, nothing revoked).
+	client, err := s.postingClient(w, r, c)
+	if err != nil {
 		return err
 	}
-	if err := s.auth.RevokeToken(r.Context(), oauthArg(c, "token"), oauthArg(c, "token_type_hint")); err != nil {
+	if err := s.auth.RevokeClientToken(r.Context(), client.ID, oauthArg(c, "token"), oauthArg(c, "token_type_hint")); err != nil {
 		return err
 	}
 	s.oauthJSON(w, c, NewObject())
+	return nil
+}
+
+// postingClient checks what get_token and revoke_token share: a POST
+// with no credentials in its URL, from an authenticated client.
+func (s *Server) postingClient(w http.ResponseWriter, r *http.Request, c *call) (*auth.OAuthClient, error) {
+	if err := requireMethod(w, r, http.MethodPost); err != nil {
+		return nil, err
+	}
+	if err := tokensNotInURL(r); err != nil {
+		return nil, err
+	}
+	id, secret, err := clientCredentials(r, c)
+	if err != nil {
+		return nil, err
+	}
+	return s.authenticateClient(r, id, secret)
+}
+
+// tokensNotInURL refuses credentials in the query string, where logs and
+// browser history keep them (RFC 6749 §3.2, RFC 6819 §5.1.6).
+func tokensNotInURL(r *http.Request) error {
+	q := r.URL.Query()
+	for _, k := range []string{"client_secret", "code", "code_verifier", "refresh_token", "token", "password"} {
+		if _, ok := q[k]; ok {
+			return &auth.OAuthError{Code: auth.OAuthInvalidRequest, Description: k + " must be sent in the request body, not the URL"}
+		}
+	}
 	return nil
 }
 
@@ -462,6 +504,9 @@ func (s *Server) oauthRevoke(w http.ResponseWriter, r *http.Request, c *call) er
 // Manager (any token).
 func (s *Server) oauthIntrospect(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := requireMethod(w, r, http.MethodPost); err != nil {
+		return err
+	}
+	if err := tokensNotInURL(r); err != nil {
 		return err
 	}
 	ctx := r.Context()

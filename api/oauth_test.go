@@ -61,8 +61,8 @@ func startOAuth(t *testing.T) *oauthNode {
 		return out.Data["name"].(string)
 	}
 	o.spa = newClient(map[string]any{"app_name": "Trusted SPA", "redirect_uris": callbackURI + "\nhttp://127.0.0.1:8080/cb", "skip_authorization": 1})
-	o.web = newClient(map[string]any{"app_name": "<b>Web</b> & Co", "client_secret": "web-secret", "redirect_uris": callbackURI})
-	o.svc = newClient(map[string]any{"app_name": "Service", "client_secret": "svc-secret", "grant_type": "Client Credentials", "user": "svc@example.com", "scopes": "all"})
+	o.web = newClient(map[string]any{"app_name": "<b>Web</b> & Co", "client_secret": webSecret, "redirect_uris": callbackURI})
+	o.svc = newClient(map[string]any{"app_name": "Service", "client_secret": svcSecret, "grant_type": "Client Credentials", "user": "svc@example.com", "scopes": "all"})
 	o.pubSvc = newClient(map[string]any{"app_name": "Public service", "grant_type": "Client Credentials", "user": "svc@example.com"})
 	o.browser = o.login(t, janeUser, janePass)
 	return o
@@ -257,7 +257,7 @@ func TestOAuthFlow(t *testing.T) {
 		t.Errorf("introspect as System Manager: %v", info)
 	}
 	webClient := o.n.Client(t)
-	webClient.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(o.web+":web-secret")))
+	webClient.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(o.web+":"+webSecret)))
 	postForm(t, webClient, oauthBase+"introspect_token", url.Values{"token": {tok.AccessToken}}, &info)
 	if info["active"] != false || len(info) != 1 {
 		t.Errorf("another client introspects the token: %v", info)
@@ -269,9 +269,19 @@ func TestOAuthFlow(t *testing.T) {
 		t.Errorf("introspect by a user who is no System Manager: %d %v", r.Status, info)
 	}
 
-	// Revocation: always 200 {}; the token then fails.
+	// Revocation by the client the token was issued to: 200 {}; the token
+	// then fails. Another client's request changes nothing.
 	var empty map[string]any
-	if r := postForm(t, o.n.Client(t), oauthBase+"revoke_token", url.Values{"token": {tok.AccessToken}}, &empty); r.Status != 200 || len(empty) != 0 {
+	if r := postForm(t, o.n.Client(t), oauthBase+"revoke_token", url.Values{"token": {tok.AccessToken}}, &empty); r.Status != 401 {
+		t.Fatalf("revoke without a client: %d %s", r.Status, r.Body)
+	}
+	if r := postForm(t, o.n.Client(t), oauthBase+"revoke_token", url.Values{"token": {tok.AccessToken}, "client_id": {o.web}, "client_secret": {webSecret}}, &empty); r.Status != 200 {
+		t.Fatalf("revoke by another client: %d %s", r.Status, r.Body)
+	}
+	if st, _ := o.bearer(t, tok.AccessToken); st != 200 {
+		t.Fatalf("another client revoked the token: %d", st)
+	}
+	if r := postForm(t, o.n.Client(t), oauthBase+"revoke_token", url.Values{"token": {tok.AccessToken}, "client_id": {o.spa}}, &empty); r.Status != 200 || len(empty) != 0 {
 		t.Fatalf("revoke: %d %s", r.Status, r.Body)
 	}
 	if st, _ := o.bearer(t, tok.AccessToken); st != 401 {
@@ -281,7 +291,7 @@ func TestOAuthFlow(t *testing.T) {
 	if info["active"] != false {
 		t.Errorf("revoked token introspects as %v", info)
 	}
-	if r := postForm(t, o.n.Client(t), oauthBase+"revoke_token", url.Values{"token": {"no-such-token"}}, nil); r.Status != 200 || string(r.Body) != "{}" {
+	if r := postForm(t, o.n.Client(t), oauthBase+"revoke_token", url.Values{"token": {"no-such-token"}, "client_id": {o.spa}}, nil); r.Status != 200 || string(r.Body) != "{}" {
 		t.Errorf("revoke unknown: %d %s", r.Status, r.Body)
 	}
 	// Revoking the refresh token ends the grant.
@@ -289,7 +299,7 @@ func TestOAuthFlow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("refresh after revoking the access token: %v", err)
 	}
-	postForm(t, o.n.Client(t), oauthBase+"revoke_token", url.Values{"token": {tok2.RefreshToken}, "token_type_hint": {"refresh_token"}}, nil)
+	postForm(t, o.n.Client(t), oauthBase+"revoke_token", url.Values{"token": {tok2.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {o.spa}}, nil)
 	if st, _ := o.bearer(t, tok2.AccessToken); st != 401 {
 		t.Errorf("access token after its refresh token was revoked: %d", st)
 	}
@@ -322,7 +332,7 @@ func TestOAuthFlow(t *testing.T) {
 func TestOAuthConsentAndConfidentialClient(t *testing.T) {
 	o := startOAuth(t)
 	ctx := context.Background()
-	conf := o.config(o.web, "web-secret", oauth2.AuthStyleInHeader)
+	conf := o.config(o.web, webSecret, oauth2.AuthStyleInHeader)
 
 	// A Guest is sent to the login page.
 	guest := o.n.Client(t)
@@ -368,7 +378,7 @@ func TestOAuthConsentAndConfidentialClient(t *testing.T) {
 	if len(parts) != 3 {
 		t.Fatalf("id_token %q", idToken)
 	}
-	mac := hmac.New(sha256.New, []byte("web-secret"))
+	mac := hmac.New(sha256.New, []byte(webSecret))
 	mac.Write([]byte(parts[0] + "." + parts[1]))
 	if base64.RawURLEncoding.EncodeToString(mac.Sum(nil)) != parts[2] {
 		t.Error("id_token is not signed with the client secret")
@@ -416,7 +426,7 @@ func TestOAuthConsentAndConfidentialClient(t *testing.T) {
 		t.Errorf("wrong client secret: %v", err)
 	}
 	_, answer = o.consent(t, o.browser, conf.AuthCodeURL("s5"), "allow")
-	if _, err := o.config(o.web, "web-secret", oauth2.AuthStyleInParams).Exchange(ctx, redirected(t, answer).Get("code")); err != nil {
+	if _, err := o.config(o.web, webSecret, oauth2.AuthStyleInParams).Exchange(ctx, redirected(t, answer).Get("code")); err != nil {
 		t.Errorf("client_secret_post: %v", err)
 	}
 }
@@ -523,7 +533,7 @@ func TestOAuthRefusals(t *testing.T) {
 func TestOAuthClientCredentials(t *testing.T) {
 	o := startOAuth(t)
 	ctx := context.Background()
-	cc := &clientcredentials.Config{ClientID: o.svc, ClientSecret: "svc-secret", TokenURL: o.n.URL + oauthBase + "get_token"}
+	cc := &clientcredentials.Config{ClientID: o.svc, ClientSecret: svcSecret, TokenURL: o.n.URL + oauthBase + "get_token"}
 	tok, err := cc.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -543,7 +553,7 @@ func TestOAuthClientCredentials(t *testing.T) {
 		t.Errorf("public client_credentials: %v", err)
 	}
 	// An authorization code client cannot use client_credentials.
-	web := &clientcredentials.Config{ClientID: o.web, ClientSecret: "web-secret", TokenURL: o.n.URL + oauthBase + "get_token"}
+	web := &clientcredentials.Config{ClientID: o.web, ClientSecret: webSecret, TokenURL: o.n.URL + oauthBase + "get_token"}
 	if _, err := web.Token(ctx); oauthErrorCode(t, err) != "unauthorized_client" {
 		t.Errorf("code client with client_credentials: %v", err)
 	}
@@ -670,3 +680,9 @@ func TestOAuthLoginPage(t *testing.T) {
 		t.Fatalf("off-site redirect: %d %q", r.Status, r.Header.Get("Location"))
 	}
 }
+
+// Client secrets of the test clients (at least 32 characters).
+const (
+	webSecret = "web-secret-0123456789abcdefghijklmnop"
+	svcSecret = "svc-secret-0123456789abcdefghijklmnop"
+)

@@ -45,11 +45,12 @@ func (s *Server) clientAddr(r *http.Request) string {
 // limit), or refuses it with 429 and Retry-After. done tells the outcome:
 // a success gives the counts back.
 func (s *Server) takeLoginAttempt(r *http.Request, key string) (done func(success bool), err error) {
+	// The address first: a blocked address adds no account keys.
 	addr := s.clientAddr(r)
-	wait := s.userFailures.Take(key)
+	wait := s.addrFailures.Take(addr)
 	if wait == 0 {
-		if wait = s.addrFailures.Take(addr); wait > 0 {
-			s.userFailures.Forgive(key)
+		if wait = s.userFailures.Take(key); wait > 0 {
+			s.addrFailures.Forgive(addr)
 		}
 	}
 	if wait > 0 {

@@ -205,6 +205,7 @@ const (
 	kindAccess   = "access"
 	kindRefresh  = "refresh"
 	kindApproval = "approval"
+	kindPending  = "pending" // a user's pending approval of a client
 )
 
 // Grants a token can come from.
@@ -243,7 +244,7 @@ type familyRecord struct {
 // load reads a record; a missing, unreadable or expired one is nil (an
 // expired one is purged).
 func (s *Service) load(ctx context.Context, k string) (*grantRecord, uint64, error) {
-	e, err := s.secrets.Get(ctx, k)
+	e, err := s.oauthKV.Get(ctx, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, 0, nil
 	}
@@ -256,7 +257,7 @@ func (s *Service) load(ctx context.Context, k string) (*grantRecord, uint64, err
 		return nil, 0, nil
 	}
 	if !time.Now().Before(rec.Expires) {
-		_ = s.secrets.Purge(ctx, k, jetstream.LastRevision(e.Revision()))
+		_ = s.oauthKV.Purge(ctx, k, jetstream.LastRevision(e.Revision()))
 		return nil, 0, nil
 	}
 	return &rec, e.Revision(), nil
@@ -264,7 +265,7 @@ func (s *Service) load(ctx context.Context, k string) (*grantRecord, uint64, err
 
 func (s *Service) store(ctx context.Context, k string, rec *grantRecord) error {
 	v, _ := json.Marshal(rec)
-	if _, err := s.secrets.Put(ctx, k, v); err != nil {
+	if _, err := s.oauthKV.Put(ctx, k, v); err != nil {
 		return fmt.Errorf("auth: store oauth record: %w", err)
 	}
 	return nil
@@ -275,7 +276,7 @@ func (s *Service) store(ctx context.Context, k string, rec *grantRecord) error {
 func (s *Service) markUsed(ctx context.Context, k string, rec *grantRecord, rev uint64) (bool, error) {
 	rec.Used = true
 	v, _ := json.Marshal(rec)
-	_, err := s.secrets.Update(ctx, k, v, rev)
+	_, err := s.oauthKV.Update(ctx, k, v, rev)
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
 		return false, nil
 	}
@@ -291,7 +292,7 @@ func familyKey(id string) string { return "oauth.family." + id }
 func (s *Service) newFamily(ctx context.Context, expires time.Time) (string, error) {
 	id := randomHex(16)
 	v, _ := json.Marshal(familyRecord{Expires: expires})
-	if _, err := s.secrets.Create(ctx, familyKey(id), v); err != nil {
+	if _, err := s.oauthKV.Create(ctx, familyKey(id), v); err != nil {
 		return "", fmt.Errorf("auth: store oauth grant: %w", err)
 	}
 	return id, nil
@@ -301,7 +302,7 @@ func (s *Service) newFamily(ctx context.Context, expires time.Time) (string, err
 // reports false when the grant is gone.
 func (s *Service) updateFamily(ctx context.Context, id string, change func(*familyRecord)) (bool, error) {
 	for range 16 {
-		e, err := s.secrets.Get(ctx, familyKey(id))
+		e, err := s.oauthKV.Get(ctx, familyKey(id))
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			return false, nil
 		}
@@ -314,7 +315,7 @@ func (s *Service) updateFamily(ctx context.Context, id string, change func(*fami
 		}
 		change(&f)
 		v, _ := json.Marshal(f)
-		_, err = s.secrets.Update(ctx, familyKey(id), v, e.Revision())
+		_, err = s.oauthKV.Update(ctx, familyKey(id), v, e.Revision())
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
 			continue
 		}
@@ -350,12 +351,15 @@ func (s *Service) familyLive(ctx context.Context, id string) (bool, error) {
 	if id == "" {
 		return false, nil
 	}
-	v, err := s.get(ctx, familyKey(id))
-	if err != nil || v == nil {
-		return false, err
+	e, err := s.oauthKV.Get(ctx, familyKey(id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("auth: read oauth grant: %w", err)
 	}
 	var f familyRecord
-	if json.Unmarshal(v, &f) != nil {
+	if json.Unmarshal(e.Value(), &f) != nil {
 		return false, nil
 	}
 	return !f.Revoked && time.Now().Before(f.Expires), nil
@@ -578,14 +582,37 @@ func (a *Authorization) record(expires time.Time) *grantRecord {
 // NewApproval stores a checked authorization request (with its User) for
 // the consent page and returns the one-time id the page's form carries,
 // so that only the page the user saw can approve it.
+//
+// A user has at most one pending approval per client: a new one replaces
+// the one before, so reloading a consent page cannot fill the bucket.
 func (s *Service) NewApproval(ctx context.Context, a *Authorization) (string, error) {
 	if a.User == "" || a.User == GuestUser {
 		return "", errors.New("auth: an approval needs a user")
 	}
+	s.maybeSweep()
 	id := randomToken()
 	rec := a.record(time.Now().UTC().Add(s.OAuthOptions().ApprovalTTL))
 	v, _ := json.Marshal(rec)
-	if _, err := s.secrets.Create(ctx, oauthKey(kindApproval, id), v); err != nil {
+	if _, err := s.oauthKV.Create(ctx, oauthKey(kindApproval, id), v); err != nil {
+		return "", fmt.Errorf("auth: store approval: %w", err)
+	}
+	type pendingRecord struct {
+		ID      string    `json:"id"`
+		Expires time.Time `json:"expires"` // for the sweep
+	}
+	pending := oauthKey(kindPending, a.User+"\x00"+a.Client.ID)
+	if e, err := s.oauthKV.Get(ctx, pending); err == nil {
+		var old pendingRecord
+		if json.Unmarshal(e.Value(), &old) == nil && old.ID != "" {
+			if err := s.oauthKV.Purge(ctx, oauthKey(kindApproval, old.ID)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+				return "", fmt.Errorf("auth: replace approval: %w", err)
+			}
+		}
+	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", fmt.Errorf("auth: read approval: %w", err)
+	}
+	pv, _ := json.Marshal(pendingRecord{ID: id, Expires: rec.Expires})
+	if _, err := s.oauthKV.Put(ctx, pending, pv); err != nil {
 		return "", fmt.Errorf("auth: store approval: %w", err)
 	}
 	return id, nil
@@ -607,7 +634,7 @@ func (s *Service) TakeApproval(ctx context.Context, id, user string) (*Authoriza
 	if rec == nil {
 		return nil, bad
 	}
-	err = s.secrets.Purge(ctx, k, jetstream.LastRevision(rev))
+	err = s.oauthKV.Purge(ctx, k, jetstream.LastRevision(rev))
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
 		return nil, bad
 	}
@@ -634,6 +661,7 @@ func (s *Service) IssueCode(ctx context.Context, a *Authorization) (string, erro
 	if a.User == "" || a.User == GuestUser {
 		return "", errors.New("auth: a code needs a user")
 	}
+	s.maybeSweep()
 	rec := a.record(time.Now().UTC().Add(s.OAuthOptions().CodeTTL))
 	fam, err := s.newFamily(ctx, rec.Expires)
 	if err != nil {
@@ -974,22 +1002,36 @@ func (s *Service) IntrospectToken(ctx context.Context, token, hint string) (*Tok
 // refresh token with its whole grant (every access and refresh token
 // issued from the same authorization). An unknown token is no error.
 func (s *Service) RevokeToken(ctx context.Context, token, hint string) error {
+	return s.RevokeClientToken(ctx, "", token, hint)
+}
+
+// RevokeClientToken is RevokeToken for the client clientID: a token
+// issued to another client is left alone (RFC 7009 §2.1). An empty
+// clientID revokes any token.
+func (s *Service) RevokeClientToken(ctx context.Context, clientID, token, hint string) error {
 	if token == "" || len(token) > maxTokenLen {
 		return nil
 	}
 	for _, kind := range hintOrder(hint) {
 		k := oauthKey(kind, token)
-		rec, _, err := s.load(ctx, k)
+		rec, rev, err := s.load(ctx, k)
 		if err != nil {
 			return err
 		}
 		if rec == nil {
 			continue
 		}
+		if clientID != "" && rec.ClientID != clientID {
+			return nil
+		}
 		if kind == kindRefresh {
 			return s.revokeFamily(ctx, rec.Family)
 		}
-		return s.purge(ctx, k)
+		err = s.oauthKV.Purge(ctx, k, jetstream.LastRevision(rev))
+		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return fmt.Errorf("auth: revoke token: %w", err)
+		}
+		return nil
 	}
 	return nil
 }
@@ -1036,7 +1078,7 @@ func (s *Service) maybeSweep() {
 // from the bucket (and the bucket's old delete markers) and returns how
 // many records it removed.
 func (s *Service) PurgeExpiredOAuth(ctx context.Context) (int, error) {
-	w, err := s.secrets.WatchFiltered(ctx, []string{"oauth.>"}, jetstream.IgnoreDeletes())
+	w, err := s.oauthKV.WatchFiltered(ctx, []string{"oauth.>"}, jetstream.IgnoreDeletes())
 	if err != nil {
 		return 0, fmt.Errorf("auth: sweep: %w", err)
 	}
@@ -1059,7 +1101,7 @@ func (s *Service) PurgeExpiredOAuth(ctx context.Context) (int, error) {
 		if json.Unmarshal(e.Value(), &rec) == nil && now.Before(rec.Expires) {
 			continue
 		}
-		err := s.secrets.Purge(ctx, e.Key(), jetstream.LastRevision(e.Revision()))
+		err := s.oauthKV.Purge(ctx, e.Key(), jetstream.LastRevision(e.Revision()))
 		switch {
 		case err == nil:
 			n++
@@ -1068,7 +1110,7 @@ func (s *Service) PurgeExpiredOAuth(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("auth: sweep: %w", err)
 		}
 	}
-	if err := s.secrets.PurgeDeletes(ctx); err != nil {
+	if err := s.oauthKV.PurgeDeletes(ctx); err != nil {
 		return n, fmt.Errorf("auth: sweep: %w", err)
 	}
 	return n, nil

@@ -22,6 +22,10 @@ import (
 const (
 	SecretsBucket  = "docket_secrets"
 	SessionsBucket = "docket_sessions"
+	// OAuthBucket holds OAuth codes, tokens, grants and pending approvals
+	// (hashed), apart from the secrets so that it can never crowd out a
+	// password.
+	OAuthBucket = "docket_oauth"
 )
 
 // Errors callers branch on.
@@ -68,6 +72,9 @@ type Options struct {
 	Replicas int
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// OAuthMaxBytes bounds the OAuth bucket; default 256 MiB. When it is
+	// full, new codes and tokens are refused until expired ones are swept.
+	OAuthMaxBytes int64
 }
 
 // Service stores secrets and sessions and authenticates requests.
@@ -81,6 +88,7 @@ type Service struct {
 	// 19 MiB), so a flood of logins cannot exhaust memory.
 	hashSlots chan struct{}
 	oauth     *oauthState
+	oauthKV   jetstream.KeyValue
 }
 
 // New opens (creating if needed) the secrets and sessions buckets.
@@ -108,12 +116,22 @@ func New(ctx context.Context, js jetstream.JetStream, users Users, opts Options)
 	if err != nil {
 		return nil, fmt.Errorf("auth: sessions bucket: %w", err)
 	}
+	if opts.OAuthMaxBytes <= 0 {
+		opts.OAuthMaxBytes = 256 << 20
+	}
+	oauthKV, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: OAuthBucket, Description: "docket OAuth 2.0 codes, tokens and grants (SHA-256 of each)",
+		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1, MaxBytes: opts.OAuthMaxBytes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("auth: oauth bucket: %w", err)
+	}
 	dummy, err := HashPassword(randomHex(16))
 	if err != nil {
 		return nil, err
 	}
 	return &Service{secrets: secrets, sessions: sessions, users: users, opts: opts, dummy: dummy,
-		hashSlots: make(chan struct{}, runtime.NumCPU()), oauth: newOAuthState()}, nil
+		hashSlots: make(chan struct{}, runtime.NumCPU()), oauth: newOAuthState(), oauthKV: oauthKV}, nil
 }
 
 // key makes a bucket key from parts (base64url keeps any text valid).
@@ -211,11 +229,14 @@ func (s *Service) check(ctx context.Context, hash, password string) (bool, error
 	return CheckPassword(hash, password)
 }
 
-// SetSecret stores a Password field's value; a User's new_password
-// becomes the user's password hash.
+// SetSecret stores a Password field's value ("" removes it); a User's
+// new_password becomes the user's password hash.
 func (s *Service) SetSecret(ctx context.Context, doctype, name, field, value string) error {
 	if doctype == "User" && field == "new_password" {
 		return s.SetPassword(ctx, name, value)
+	}
+	if value == "" {
+		return s.purge(ctx, key("field", doctype, name, field))
 	}
 	if _, err := s.secrets.Put(ctx, key("field", doctype, name, field), []byte(value)); err != nil {
 		return fmt.Errorf("auth: store secret: %w", err)

@@ -41,6 +41,7 @@ var controllers = map[string]controller{
 		},
 	},
 	"Server Script": {check: checkServerScript},
+	"OAuth Client":  {check: checkOAuthClient},
 	"Role": {
 		onTrash: func(tx *Tx, name string) error {
 			if isStandardRole(name) {
@@ -49,4 +50,19 @@ var controllers = map[string]controller{
 			return nil
 		},
 	},
+}
+
+// minClientSecret is the shortest OAuth client secret: it also signs the
+// client's ID tokens (HS256), whose key must have at least 256 bits
+// (RFC 7518 §3.2), and a signed token lets anyone guess it offline.
+const minClientSecret = 32
+
+// checkOAuthClient refuses a client secret too short to be a signing key.
+func checkOAuthClient(tx *Tx, doc map[string]any) error {
+	for _, s := range tx.secrets {
+		if s.doctype == "OAuth Client" && s.field == "client_secret" && s.value != "" && len(s.value) < minClientSecret {
+			return newError(ValidationError, "App Client Secret must be at least %d characters (use a random one)", minClientSecret)
+		}
+	}
+	return nil
 }

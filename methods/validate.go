@@ -48,7 +48,16 @@ func (tx *Tx) setFields(d *meta.DocType, doc, patch map[string]any, isNew bool) 
 			doc[k] = rows
 		case f.Fieldtype == meta.Password:
 			s, _ := v.(string)
-			if s == "" || s == passwordMask {
+			if s == passwordMask || v == nil || (d.Name == "User" && k == "new_password" && s == "") {
+				continue
+			}
+			if s == "" {
+				// An explicit "" clears a stored value (a leaked client
+				// secret, say).
+				if doc[k] != nil {
+					tx.secrets = append(tx.secrets, secret{doctype: d.Name, field: k, value: ""})
+					delete(doc, k)
+				}
 				continue
 			}
 			// The name is filled in once the document is named.
