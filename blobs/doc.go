@@ -1,7 +1,8 @@
-// Package blobs will hold file bytes: a content-addressed store
-// (JetStream Object Store by default, so that a cluster replicates files
-// without a shared disk, and a local-disk store), with streaming uploads
-// hashed (SHA-256) and bounded in size. It imports no other docket
-// package. The file upload issue fills it; until then docket stores no
-// files.
+// Package blobs stores file bytes by content: a blob's key is the
+// SHA-256 of its content, so identical content is stored once. Store is
+// the interface; ObjectStore keeps blobs in a JetStream Object Store (the
+// default: a cluster replicates files with no shared disk) and DiskStore
+// in a local directory. Uploads stream through the hash with a size
+// limit; reads stream too, and seek without reading what they skip where
+// the store allows. It imports no other docket package.
 package blobs
