@@ -52,6 +52,7 @@ const UserPermissionDocType = "User Permission"
 // access is what one user may do: its roles and User Permissions, read
 // once per transaction.
 type access struct {
+	tx    *Tx // the transaction it belongs to (rules that read other documents)
 	user  string
 	admin bool // the Administrator: every check passes
 	roles map[string]bool
@@ -76,6 +77,7 @@ func (tx *Tx) access(ctx context.Context) (*access, error) {
 		if err != nil {
 			return nil, err
 		}
+		a.tx = tx
 		tx.acc = a
 	}
 	return tx.acc, nil

@@ -327,6 +327,9 @@ func (tx *Tx) update(ctx context.Context, d *meta.DocType, name string, orig map
 	if err := tx.put(d.Name, name, typ, orig, head, doc); err != nil {
 		return nil, err
 	}
+	if err := tx.releaseAttachments(ctx, d, orig, doc); err != nil {
+		return nil, err
+	}
 	return doc, tx.afterSave(ctx, d.Name, doc, act)
 }
 
@@ -401,6 +404,9 @@ func (tx *Tx) Delete(ctx context.Context, doctype, name string) error {
 		tx.forget = append(tx.forget, f)
 	}
 	if err := tx.put(doctype, name, eventlog.Delete, orig, head, nil); err != nil {
+		return err
+	}
+	if err := tx.releaseAttachments(ctx, d, orig, nil); err != nil {
 		return err
 	}
 	return tx.run(ctx, doctype, AfterDelete, orig)
