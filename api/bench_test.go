@@ -5,11 +5,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"docket/api"
 	"docket/api/apitest"
 	"docket/eventlog/eventlogtest"
 )
@@ -208,4 +214,66 @@ func BenchmarkListRestricted(b *testing.B) {
 			httpGet(b, client, url, token)
 		}
 	})
+}
+
+// BenchmarkUpload50MiB uploads 50 MiB files over HTTP into the default
+// (JetStream Object Store) blob store and reports the peak growth of the
+// live heap (as each garbage collection finds it) while it runs: uploads
+// stream, so it stays far below the file size. The embedded NATS server
+// shares the process and counts too.
+func BenchmarkUpload50MiB(b *testing.B) {
+	size := benchUploadSize()
+	n := apitest.StartWith(b, "", apitest.Options{API: api.Options{MaxFileSize: int64(size) + 1<<20}})
+	admin := n.Admin(b)
+	content := randomBytes(b, size)
+	runtime.GC()
+	base := liveHeap()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if h := liveHeap(); h > peak.Load() {
+					peak.Store(h)
+				}
+			}
+		}
+	}()
+	b.SetBytes(int64(len(content)))
+	b.ResetTimer()
+	for i := range b.N {
+		content[0] = byte(i) // a new content each time: no dedup
+		uploaded(b, admin, fmt.Sprintf("big-%d.bin", i), content)
+	}
+	b.StopTimer()
+	close(stop)
+	<-done
+	growth := float64(0)
+	if p := peak.Load(); p > base {
+		growth = float64(p - base)
+	}
+	b.ReportMetric(growth/(1<<20), "peak-heap-MiB")
+}
+
+// liveHeap is the live heap as the last garbage collection found it.
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// benchUploadSize is the upload size of BenchmarkUpload50MiB: 50 MiB, or
+// DOCKET_BENCH_UPLOAD_MIB to see how the peak grows with the size.
+func benchUploadSize() int {
+	if v, err := strconv.Atoi(os.Getenv("DOCKET_BENCH_UPLOAD_MIB")); err == nil && v > 0 {
+		return v << 20
+	}
+	return 50 << 20
 }

@@ -32,6 +32,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, c *call, name 
 		return s.updatePassword(w, r, c)
 	case "frappe.sessions.get_csrf_token":
 		return s.csrfToken(w, r, c)
+	case "frappe.core.doctype.file.file.download_file", "download_file":
+		return s.downloadFile(w, r, c)
 	}
 	resp, err := s.methods.Call(r.Context(), methods.Request{Method: name, HTTPMethod: r.Method, User: c.id.User, Args: c.args})
 	if err != nil {

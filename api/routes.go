@@ -7,6 +7,11 @@ import (
 // routes binds every route. /api/... and /api/v1/... are the same API;
 // /api/v2/... differs in envelopes ({"data"} everywhere, {"errors"}).
 func (s *Server) routes(mux *http.ServeMux) {
+	mux.Handle("POST /api/method/upload_file", s.adapt(s.uploadFile, streamed, false))
+	mux.Handle("POST /api/v1/method/upload_file", s.adapt(s.uploadFile, streamed, false))
+	mux.Handle("POST /api/v2/method/upload_file", s.adapt(s.uploadFile, streamed, true))
+	mux.Handle("GET /files/{name...}", s.adapt(s.serveFile, guestOK, false))
+	mux.Handle("GET /private/files/{name...}", s.adapt(s.serveFile, guestOK, false))
 	for _, prefix := range []string{"/api", "/api/v1"} {
 		mux.Handle("GET "+prefix+"/resource/{doctype}", s.adapt(s.listDocs, guestOK, false))
 		mux.Handle("POST "+prefix+"/resource/{doctype}", s.adapt(s.createDoc, guestOK, false))

@@ -62,6 +62,8 @@ func TestFrappeJSSDK(t *testing.T) {
 		Renamed      map[string]any
 		Posted       map[string]any
 		Deleted      map[string]any
+		Uploaded     map[string]any
+		Downloaded   map[string]any
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatalf("output %s: %v", raw, err)
@@ -94,4 +96,8 @@ func TestFrappeJSSDK(t *testing.T) {
 	check("renameDoc", out.Renamed["message"] == "renamed-by-sdk", out.Renamed)
 	check("call.post", out.Posted["message"].(map[string]any)["title"] == "via call.post", out.Posted)
 	check("deleteDoc", out.Deleted["data"] == "ok", out.Deleted)
+	file, _ := out.Uploaded["message"].(map[string]any)
+	check("uploadFile", file["file_url"] == "/private/files/sdk hello.txt" && file["attached_to_doctype"] == "ToDo" &&
+		file["is_private"] == float64(1) && file["file_size"] == float64(1025), out.Uploaded)
+	check("download of the upload", out.Downloaded["status"] == float64(200) && out.Downloaded["same"] == true, out.Downloaded)
 }

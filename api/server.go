@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"docket/auth"
+	"docket/blobs"
 	"docket/methods"
 )
 
@@ -21,6 +22,11 @@ type Options struct {
 	MaxBodyBytes int64
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Blobs stores uploaded files; nil refuses uploads.
+	Blobs blobs.Store
+	// MaxFileSize bounds an uploaded file; default 25 MiB (Frappe's
+	// default max_file_size).
+	MaxFileSize int64
 	// LoginLimit bounds failed logins; the zero value means 10 failures
 	// per user and 100 per client address within 60 seconds.
 	LoginLimit LoginLimit
@@ -66,6 +72,9 @@ func New(docs *methods.Docs, authSvc *auth.Service, disp *methods.Dispatcher, op
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 25 << 20
 	}
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = 25 << 20
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -106,6 +115,9 @@ type access int
 const (
 	loggedIn access = iota // Guest gets 403
 	guestOK                // anyone
+	// streamed: anyone; the handler reads the body itself (only the query
+	// string is parsed first) and checks the CSRF token itself.
+	streamed
 )
 
 // adapt wraps a handler: body limit, request arguments, authentication,
@@ -153,14 +165,21 @@ func (s *Server) readArgs(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *call, h handler, acc access) error {
-	if err := s.readArgs(w, r, c); err != nil {
+	if acc == streamed {
+		c.args = map[string]any{}
+		for k, vs := range r.URL.Query() {
+			c.args[k] = vs[0]
+		}
+	} else if err := s.readArgs(w, r, c); err != nil {
 		return err
 	}
 	if err := s.authenticate(r, c); err != nil {
 		return err
 	}
-	if err := checkCSRF(r, c); err != nil {
-		return err
+	if acc != streamed {
+		if err := checkCSRF(r, c); err != nil {
+			return err
+		}
 	}
 	if c.id.Via == "bearer" && !slices.Contains(c.id.Scopes, auth.ScopeAll) {
 		return &frappeError{Exc: "PermissionError", Title: "Not Permitted",

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 
 	"docket/api"
 	"docket/auth"
+	"docket/blobs"
 	"docket/eventlog"
 	"docket/methods"
 	"docket/projections"
@@ -44,6 +46,8 @@ type Node struct {
 	// methods other processes serve over NATS.
 	Registry   *methods.Registry
 	Dispatcher *methods.Dispatcher
+	// Blobs holds uploaded files' bytes.
+	Blobs blobs.Store
 	// AdminToken is an "Authorization: token key:secret" value for the
 	// Administrator.
 	AdminToken string
@@ -73,8 +77,10 @@ type Options struct {
 	// random loopback port (Node.NATSURL), for workers in other processes.
 	NATSListen bool
 	// API configures the HTTP server (MaxBodyBytes defaults to 1 MiB
-	// here).
+	// here; Blobs to a JetStream Object Store on the node).
 	API api.Options
+	// DiskFiles keeps file bytes in a directory instead.
+	DiskFiles bool
 }
 
 // Start starts a node storing in dir (a new temporary directory when
@@ -149,6 +155,21 @@ func StartWith(t testing.TB, dir string, opts Options) *Node {
 	apiOpts := opts.API
 	if apiOpts.MaxBodyBytes == 0 {
 		apiOpts.MaxBodyBytes = 1 << 20
+	}
+	if apiOpts.Blobs == nil {
+		tmp := filepath.Join(dir, "tmp")
+		if err := os.MkdirAll(tmp, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if opts.DiskFiles {
+			n.Blobs, err = blobs.NewDiskStore(filepath.Join(dir, "files"))
+		} else {
+			n.Blobs, err = blobs.NewObjectStore(ctx, n.Log.JetStream(), blobs.ObjectStoreOptions{TempDir: tmp})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		apiOpts.Blobs = n.Blobs
 	}
 	srv := api.New(n.Docs, n.Auth, n.Dispatcher, apiOpts)
 	n.http = httptest.NewServer(srv.Handler())

@@ -19,6 +19,7 @@ import (
 
 	"docket/api"
 	"docket/auth"
+	"docket/blobs"
 	"docket/eventlog"
 	"docket/methods"
 	"docket/projections"
@@ -35,6 +36,9 @@ type config struct {
 	MaxBody       int64
 	CORSOrigins   string
 	TrustProxy    bool
+	MaxFileSize   int64
+	FileStore     string
+	CollectEvery  time.Duration
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -53,6 +57,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.NATSToken, "nats-token", env("DOCKET_NATS_TOKEN", ""), "the token NATS clients must present; env DOCKET_NATS_TOKEN")
 	fs.StringVar(&c.LogLevel, "log-level", env("DOCKET_LOG_LEVEL", "info"), "log level: debug, info, warn, error; env DOCKET_LOG_LEVEL")
 	fs.Int64Var(&c.MaxBody, "max-body", 25<<20, "largest request body in bytes")
+	fs.Int64Var(&c.MaxFileSize, "max-file-size", 25<<20, "largest uploaded file in bytes (413 beyond)")
+	fs.StringVar(&c.FileStore, "file-store", env("DOCKET_FILE_STORE", "object"), "where file bytes live: object (a JetStream Object Store, replicated with the log) or disk (DIR/files); env DOCKET_FILE_STORE")
+	fs.DurationVar(&c.CollectEvery, "collect-files-every", time.Hour, "how often file bytes no File document names are deleted (those older than this)")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", env("DOCKET_CORS_ORIGINS", ""), "comma-separated browser origins allowed to call the API with credentials (CORS), e.g. https://app.example.com; * allows any; env DOCKET_CORS_ORIGINS")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("DOCKET_TRUST_PROXY", "") == "1" || env("DOCKET_TRUST_PROXY", "") == "true", "behind a reverse proxy: client address from X-Forwarded-For, https from X-Forwarded-Proto (Secure cookies); env DOCKET_TRUST_PROXY=1")
 	if err := fs.Parse(args); err != nil {
@@ -60,6 +67,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.FileStore != "object" && c.FileStore != "disk" {
+		return c, fmt.Errorf("--file-store must be object or disk, not %q", c.FileStore)
 	}
 	c.AdminPassword = getenv("DOCKET_ADMIN_PASSWORD")
 	return c, nil
@@ -177,8 +187,20 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 			origins = append(origins, o)
 		}
 	}
+	files, err := openFileStore(ctx, cfg, lg)
+	if err != nil {
+		return err
+	}
+	collectCtx, stopCollecting := context.WithCancel(context.Background())
+	var collectWG sync.WaitGroup
+	collectWG.Add(1)
+	go func() {
+		defer collectWG.Done()
+		collectFiles(collectCtx, docs, files, cfg.CollectEvery, logger)
+	}()
+	closers = append(closers, func() { stopCollecting(); collectWG.Wait() })
 	srv := api.New(docs, authSvc, disp, api.Options{Logger: logger, MaxBodyBytes: cfg.MaxBody,
-		AllowedOrigins: origins, TrustProxy: cfg.TrustProxy})
+		AllowedOrigins: origins, TrustProxy: cfg.TrustProxy, Blobs: files, MaxFileSize: cfg.MaxFileSize})
 	// Serve this node's methods to the other nodes of a cluster too.
 	methodSvc, err := methods.Serve(nc, reg, methods.ServeOptions{Logger: logger})
 	if err != nil {
@@ -221,6 +243,45 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 		err = nil
 	}
 	return err
+}
+
+// openFileStore opens the store of file bytes the configuration names,
+// with its spool directory under the data directory.
+func openFileStore(ctx context.Context, cfg config, lg *eventlog.Log) (blobs.Store, error) {
+	tmp := filepath.Join(cfg.Data, "tmp")
+	if err := os.RemoveAll(tmp); err != nil { // uploads a crash cut short
+		return nil, err
+	}
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
+		return nil, err
+	}
+	if cfg.FileStore == "disk" {
+		return blobs.NewDiskStore(filepath.Join(cfg.Data, "files"))
+	}
+	return blobs.NewObjectStore(ctx, lg.JetStream(), blobs.ObjectStoreOptions{TempDir: tmp})
+}
+
+// collectFiles deletes, every interval, the file bytes no File document
+// names that are older than the interval.
+func collectFiles(ctx context.Context, docs *methods.Docs, files blobs.Store, every time.Duration, logger *slog.Logger) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := methods.CollectBlobs(ctx, docs, files, every)
+		if err != nil {
+			logger.Warn("collecting unused files failed", "err", err)
+		} else if n > 0 {
+			logger.Info("collected unused files", "deleted", n)
+		}
+	}
 }
 
 // randomPassword returns a password for a new Administrator.

@@ -56,5 +56,11 @@ out.setValues = await db.setValue('ToDo', created.name, { color: '#ff0000', prio
 const note = await db.createDoc('Note', { title: 'rename me' });
 out.renamed = await db.renameDoc('Note', note.name, 'renamed-by-sdk');
 out.posted = await app.call().post('frappe.client.insert', { doc: { doctype: 'Note', title: 'via call.post' } });
+const fileBody = 'hello from frappe-js-sdk ' + 'x'.repeat(1000);
+// uploadFile resolves with axios' response: the body is its data.
+out.uploaded = (await app.file().uploadFile(new File([fileBody], 'sdk hello.txt', { type: 'text/plain' }),
+  { isPrivate: true, doctype: 'ToDo', docname: created.name, folder: 'Home' })).data;
+const fileResp = await fetch(url + encodeURI(out.uploaded.message.file_url), { headers: { Authorization: 'token ' + token } });
+out.downloaded = { status: fileResp.status, same: (await fileResp.text()) === fileBody };
 out.deleted = await db.deleteDoc('ToDo', created.name);
 console.log(JSON.stringify(out));
