@@ -478,3 +478,41 @@ func upload2(t *testing.T, c *apitest.Client, name string) int {
 	resp, _ := upload(t, c, name, strings.NewReader("x"))
 	return resp.StatusCode
 }
+
+// TestFilesCannotBeRepointed: a File names its content for good; only an
+// upload may name stored content; privacy moves the URL.
+func TestFilesCannotBeRepointed(t *testing.T) {
+	w := newPermWorld(t, apitest.Options{})
+	web := w.clients[webUser]
+	secret := uploaded(t, w.clients[smUser], "salaries.pdf", []byte("%PDF salaries"), "is_private", "1")
+	mine := uploaded(t, web, "mine.pdf", []byte("%PDF mine"))
+	path := "/api/resource/File/" + mine["name"].(string)
+	for _, patch := range []map[string]any{
+		{"content_hash": secret["content_hash"]},
+		{"file_url": secret["file_url"]},
+		{"file_size": 1},
+	} {
+		if r := web.Do(t, "PUT", path, patch, 0, nil); r.Status != 417 {
+			t.Fatalf("PUT %v: %d %s", patch, r.Status, r.Body)
+		}
+	}
+	if r := web.Do(t, "POST", "/api/resource/File", map[string]any{"file_name": "x.pdf", "file_url": secret["file_url"],
+		"content_hash": secret["content_hash"], "is_private": 1}, 0, nil); r.Status != 417 {
+		t.Fatalf("POST File naming stored content: %d %s", r.Status, r.Body)
+	}
+	if r := download(t, web, secret["file_url"].(string)); r.Status != 403 {
+		t.Fatalf("the private file: %d", r.Status)
+	}
+	var moved struct{ Data map[string]any }
+	web.Do(t, "PUT", path, map[string]any{"is_private": 1}, 200, &moved)
+	if moved.Data["file_url"] != "/private/files/mine.pdf" {
+		t.Fatalf("privacy did not move the URL: %v", moved.Data)
+	}
+	if r := download(t, w.clients[guestUser], "/private/files/mine.pdf"); r.Status != 403 {
+		t.Fatalf("now private: %d", r.Status)
+	}
+	if r := download(t, w.clients[guestUser], "/files/mine.pdf"); r.Status != 404 {
+		t.Fatalf("the public URL still serves: %d", r.Status)
+	}
+	web.Do(t, "POST", "/api/resource/File", map[string]any{"file_name": "link", "file_url": "https://example.com/a.pdf"}, 200, nil)
+}

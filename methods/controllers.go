@@ -1,6 +1,7 @@
 package methods
 
 import (
+	"context"
 	"strings"
 )
 
@@ -13,8 +14,9 @@ type controller struct {
 	beforeValidate func(tx *Tx, doc, orig map[string]any)
 	// onTrash runs before a delete and may refuse it.
 	onTrash func(tx *Tx, name string) error
-	// check runs after validation and may refuse the save.
-	check func(tx *Tx, doc map[string]any) error
+	// check runs after validation (orig is nil for a new document) and
+	// may refuse the save.
+	check func(ctx context.Context, tx *Tx, doc, orig map[string]any) error
 }
 
 var controllers = map[string]controller{
@@ -42,6 +44,7 @@ var controllers = map[string]controller{
 	},
 	"Server Script": {check: checkServerScript},
 	"OAuth Client":  {check: checkOAuthClient},
+	"File":          {check: checkFile},
 	"Role": {
 		onTrash: func(tx *Tx, name string) error {
 			if isStandardRole(name) {
@@ -58,7 +61,7 @@ var controllers = map[string]controller{
 const minClientSecret = 32
 
 // checkOAuthClient refuses a client secret too short to be a signing key.
-func checkOAuthClient(tx *Tx, doc map[string]any) error {
+func checkOAuthClient(_ context.Context, tx *Tx, _, _ map[string]any) error {
 	for _, s := range tx.secrets {
 		if s.doctype == "OAuth Client" && s.field == "client_secret" && s.value != "" && len(s.value) < minClientSecret {
 			return newError(ValidationError, "App Client Secret must be at least %d characters (use a random one)", minClientSecret)

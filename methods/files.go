@@ -155,7 +155,9 @@ func (tx *Tx) AttachFile(ctx context.Context, up FileUpload) (map[string]any, er
 	default:
 		return nil, newError(ValidationError, "No file attached")
 	}
+	tx.attaching++
 	saved, err := tx.Insert(ctx, "File", doc)
+	tx.attaching--
 	if err != nil {
 		return nil, err
 	}
@@ -387,6 +389,47 @@ func fileRule(a *access, d *meta.DocType, right string, r rule) rule {
 // The File rule reads other documents' rules: registered at init to keep
 // the package's initialization free of cycles.
 func init() { ownRules["File"] = fileRule }
+
+// checkFile keeps a File honest: only an upload (AttachFile) may name
+// stored content or a /files/ URL, and what names the content (hash,
+// size, URL) never changes afterwards, or any user could point a File of
+// theirs at somebody else's private bytes. A change of privacy moves the
+// file to the other URL prefix.
+func checkFile(ctx context.Context, tx *Tx, doc, orig map[string]any) error {
+	if tx.system {
+		return nil
+	}
+	hash, _ := doc["content_hash"].(string)
+	url, _ := doc["file_url"].(string)
+	local := strings.HasPrefix(url, PublicFilesPrefix) || strings.HasPrefix(url, PrivateFilesPrefix)
+	if orig == nil {
+		if tx.attaching == 0 && (hash != "" || local) {
+			return newError(ValidationError, "Files are uploaded with upload_file: a File cannot name stored content itself")
+		}
+		return nil
+	}
+	for _, f := range []string{"content_hash", "file_size"} {
+		if fmt.Sprint(doc[f]) != fmt.Sprint(orig[f]) {
+			return newError(CannotChangeConstant, "%s of a File cannot be changed: upload the new content", f)
+		}
+	}
+	if hash == "" {
+		if local {
+			return newError(ValidationError, "Files are uploaded with upload_file: a File cannot name stored content itself")
+		}
+		return nil
+	}
+	if doc["is_private"] != orig["is_private"] {
+		moved, err := tx.fileURL(ctx, projections.NameString(doc["file_name"]), hash, doc["is_private"] == int64(1))
+		if err != nil {
+			return err
+		}
+		doc["file_url"] = moved
+	} else if url != orig["file_url"] {
+		return newError(CannotChangeConstant, "file_url of a File cannot be changed")
+	}
+	return nil
+}
 
 // releaseAttachments deletes the File documents a write lets go of: those
 // attached to a deleted document, and those attached to an Attach field

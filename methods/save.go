@@ -459,7 +459,7 @@ func (tx *Tx) prepareSave(ctx context.Context, d *meta.DocType, orig, doc map[st
 		}
 	}
 	if ctl := controllers[d.Name]; ctl.check != nil {
-		if err := ctl.check(tx, doc); err != nil {
+		if err := ctl.check(ctx, tx, doc, orig); err != nil {
 			return err
 		}
 	}

@@ -194,7 +194,7 @@ func scriptError(err error) error {
 
 // checkServerScript validates a Server Script document before it is
 // saved: its kind's fields are set and it compiles.
-func checkServerScript(tx *Tx, doc map[string]any) error {
+func checkServerScript(_ context.Context, tx *Tx, doc, _ map[string]any) error {
 	switch stringOf(doc["script_type"]) {
 	case "API":
 		if strings.TrimSpace(stringOf(doc["api_method"])) == "" {

@@ -24,6 +24,7 @@ type Tx struct {
 	system    bool // bootstrap: links unchecked, core doctypes and names settable, no hooks
 	readOnly  bool // a GET call: every write fails
 	sudo      int  // inside IgnorePermissions
+	attaching int  // inside AttachFile: a File may name stored content
 	acc       *access
 	now       time.Time
 
