@@ -194,10 +194,24 @@ func (s *Server) downloadFile(w http.ResponseWriter, r *http.Request, c *call) e
 	return s.sendFile(w, r, doc, true)
 }
 
-// executable are content types a browser would run or render as a page:
-// served as attachments.
-var executable = []string{"text/html", "image/svg+xml", "application/xhtml+xml", "text/javascript",
-	"application/javascript", "application/ecmascript", "text/xml", "application/xml"}
+// inline are the content types served for display in the browser: media
+// and documents that run no script. Everything else (HTML, SVG, XML,
+// scripts, unknown types) is served as an attachment.
+var inline = map[string]bool{
+	"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true, "image/avif": true,
+	"image/bmp": true, "image/x-icon": true, "image/vnd.microsoft.icon": true, "application/pdf": true,
+	"text/plain": true, "text/csv": true, "application/json": true,
+}
+
+// inlineType says whether a content type is shown in the browser.
+func inlineType(base string) bool {
+	return inline[base] || strings.HasPrefix(base, "audio/") || strings.HasPrefix(base, "video/")
+}
+
+// maxRanges bounds the ranges of one request: each range of a blob is a
+// seek and a chunk read, so a request with thousands of tiny ranges would
+// read the file many times over. Past it the whole file is served.
+const maxRanges = 16
 
 // sendFile writes a File's content: http.ServeContent does ranges and
 // conditional requests; the blob streams, whatever its size.
@@ -225,10 +239,11 @@ func (s *Server) sendFile(w http.ResponseWriter, r *http.Request, doc map[string
 		}
 	}
 	base, _, _ := mime.ParseMediaType(ctype)
-	for _, t := range executable {
-		if base == t {
-			attachment = true
-		}
+	if !inlineType(base) {
+		attachment = true
+	}
+	if rg := r.Header.Get("Range"); strings.Count(rg, ",") >= maxRanges {
+		r.Header.Del("Range")
 	}
 	h := w.Header()
 	h.Set("Content-Type", ctype)

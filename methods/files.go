@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"docket/blobs"
+	"docket/eventlog"
 	"docket/projections"
 	"docket/projections/meta"
 	"docket/projections/query"
@@ -45,7 +46,8 @@ type FileUpload struct {
 }
 
 // SafeFileName makes a client's file name safe to serve under /files/:
-// the last path element only (either slash), no control characters, no
+// the last path element only (either slash), no control or invisible
+// format characters, no
 // characters that end a URL path (?, #, %), unicode kept, at most 140
 // characters (the extension kept). An empty or dot-only name becomes
 // "file".
@@ -56,6 +58,11 @@ func SafeFileName(name string) string {
 	name = strings.Map(func(r rune) rune {
 		switch {
 		case unicode.IsControl(r), r == unicode.ReplacementChar:
+			return -1
+		case unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d':
+			// Invisible format characters (bidi overrides that turn
+			// "fdp.exe" around, zero-width spaces) disguise a name; the
+			// joiners some scripts and emoji need stay.
 			return -1
 		case r == '?' || r == '#' || r == '%' || r == '"' || r == '<' || r == '>':
 			return '_'
@@ -425,6 +432,9 @@ func checkFile(ctx context.Context, tx *Tx, doc, orig map[string]any) error {
 			return err
 		}
 		doc["file_url"] = moved
+		if err := tx.repointAttachment(ctx, doc, projections.NameString(orig["file_url"]), moved); err != nil {
+			return err
+		}
 	} else if url != orig["file_url"] {
 		return newError(CannotChangeConstant, "file_url of a File cannot be changed")
 	}
@@ -457,28 +467,103 @@ func (tx *Tx) releaseAttachments(ctx context.Context, d *meta.DocType, orig, doc
 			return ok && f["file_url"] == old
 		}
 	}
-	res, err := tx.docs.store.List(ctx, projections.Query{
-		DocType: "File",
-		Fields:  []query.Field{{Name: meta.FieldName}, {Name: "attached_to_doctype"}, {Name: "attached_to_field"}, {Name: "file_url"}},
-		Filters: []query.Condition{{Field: "attached_to_name", Op: "=", Value: name}},
-	})
+	files, err := tx.attachedFiles(ctx, d.Name, name)
 	if err != nil {
 		return err
 	}
-	for _, row := range res.Rows {
-		f := map[string]any{"attached_to_doctype": row[1], "attached_to_field": row[2], "file_url": row[3]}
-		if f["attached_to_doctype"] != d.Name || !release(f) {
+	for _, f := range files {
+		if !release(f.doc) {
 			continue
 		}
-		fileName := projections.NameString(row[0])
 		// The user let go of the attachment by writing the document: the
 		// File goes whoever wrote it.
-		err := tx.IgnorePermissions(func() error { return tx.Delete(ctx, "File", fileName) })
+		err := tx.IgnorePermissions(func() error { return tx.Delete(ctx, "File", f.name) })
 		if err != nil && !IsExc(err, DoesNotExistError) {
-			return fmt.Errorf("release attachment %s: %w", fileName, err)
+			return fmt.Errorf("release attachment %s: %w", f.name, err)
 		}
 	}
 	return nil
+}
+
+// attachedFile is a File document attached to some document, as this
+// transaction sees it.
+type attachedFile struct {
+	name string
+	doc  map[string]any
+	head projections.Head
+}
+
+// attachedFiles returns the File documents attached to doctype/name,
+// exactly (the index folds case; names do not), as this transaction
+// sees them.
+func (tx *Tx) attachedFiles(ctx context.Context, doctype, name string) ([]attachedFile, error) {
+	res, err := tx.docs.store.List(ctx, projections.Query{
+		DocType: "File",
+		Fields:  []query.Field{{Name: meta.FieldName}},
+		Filters: []query.Condition{{Field: "attached_to_name", Op: "=", Value: name}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []attachedFile
+	for _, row := range res.Rows {
+		fileName := projections.NameString(row[0])
+		doc, head, err := tx.read(ctx, "File", fileName)
+		if err != nil {
+			return nil, err
+		}
+		if doc == nil || doc["attached_to_doctype"] != doctype || doc["attached_to_name"] != name {
+			continue
+		}
+		out = append(out, attachedFile{name: fileName, doc: doc, head: head})
+	}
+	return out, nil
+}
+
+// moveAttachments keeps a renamed document's attachments: the Files
+// attached to its old name are attached to the new one, as Frappe's
+// rename does, or the next document to take the old name would inherit
+// them (and their readers).
+func (tx *Tx) moveAttachments(ctx context.Context, doctype, oldName, newName string) error {
+	files, err := tx.attachedFiles(ctx, doctype, oldName)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		doc := cloneDoc(f.doc)
+		doc["attached_to_name"] = newName
+		if err := tx.put("File", f.name, eventlog.Update, f.doc, f.head, doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// repointAttachment follows a File that moved to the other URL prefix (a
+// change of privacy): the Attach field it was attached to, when it still
+// holds the old URL, takes the new one, as Frappe does; else the field
+// would name a URL the next upload of that name could take.
+func (tx *Tx) repointAttachment(ctx context.Context, file map[string]any, oldURL, newURL string) error {
+	dt, _ := file["attached_to_doctype"].(string)
+	name, _ := file["attached_to_name"].(string)
+	field, _ := file["attached_to_field"].(string)
+	if dt == "" || name == "" || field == "" || dt == "File" {
+		return nil
+	}
+	d, err := tx.docs.Meta(dt)
+	if err != nil {
+		return nil // the doctype is gone: nothing to follow
+	}
+	if d.IsSingle {
+		name = d.Name
+	}
+	orig, head, err := tx.read(ctx, dt, name)
+	if err != nil || orig == nil || orig[field] != oldURL {
+		return err
+	}
+	doc := cloneDoc(orig)
+	doc[field] = newURL
+	return tx.put(dt, name, eventlog.Update, orig, head, doc)
 }
 
 // CollectBlobs deletes the blobs no File document names, among those

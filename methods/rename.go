@@ -113,6 +113,9 @@ func (tx *Tx) Rename(ctx context.Context, doctype, oldName, newName string, merg
 	if err := tx.putRename(doctype, oldName, oldHead, orig, nil, "", newName); err != nil {
 		return "", err
 	}
+	if err := tx.moveAttachments(ctx, doctype, oldName, newName); err != nil {
+		return "", err
+	}
 	return newName, tx.relink(ctx, d, oldName, newName)
 }
 
