@@ -69,6 +69,16 @@ func (s *Server) getDoc(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
+	if at, ok, err := s.asOf(c.args); err != nil {
+		return err
+	} else if ok {
+		doc, _, err := s.docs.Reader(c.id.User).GetAsOf(r.Context(), doctype, name, at)
+		if err != nil {
+			return err
+		}
+		s.respond(w, c, http.StatusOK, "data", s.renderDoc(d, doc, !c.v2))
+		return nil
+	}
 	doc, err := s.docs.Reader(c.id.User).Get(r.Context(), doctype, name)
 	if err != nil {
 		return err

@@ -30,7 +30,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	}
 	mux.Handle("GET /api/v2/document/{doctype}", s.adapt(s.listDocs, guestOK, true))
 	mux.Handle("POST /api/v2/document/{doctype}", s.adapt(s.createDoc, guestOK, true))
+	mux.Handle("GET /api/v2/document/{doctype}/{name}/versions", s.adapt(s.documentVersions, guestOK, true))
+	mux.Handle("GET /api/v2/document/{doctype}/{name}/provenance", s.adapt(s.documentProvenance, guestOK, true))
 	mux.Handle("GET /api/v2/document/{doctype}/{name...}", s.adapt(s.getDoc, guestOK, true))
+	mux.Handle("GET /api/v2/changes", s.adapt(s.changes, loggedIn, true))
 	mux.Handle("PUT /api/v2/document/{doctype}/{name...}", s.adapt(s.updateDoc, guestOK, true))
 	mux.Handle("PATCH /api/v2/document/{doctype}/{name...}", s.adapt(s.updateDoc, guestOK, true))
 	mux.Handle("DELETE /api/v2/document/{doctype}/{name...}", s.adapt(s.deleteDoc, guestOK, true))

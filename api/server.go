@@ -58,12 +58,21 @@ type Server struct {
 	log      *slog.Logger
 	opts     Options
 	inflight sync.WaitGroup
+	// closing ends long-lived responses (change feeds) at shutdown.
+	closing   chan struct{}
+	closeOnce sync.Once
 	// Failed password checks by login name and by client address.
 	userFailures, addrFailures *auth.Limiter
 }
 
 // Drain waits until every request being handled has been answered.
 func (s *Server) Drain() { s.inflight.Wait() }
+
+// StopStreams ends the long-lived responses (change feeds), which would
+// otherwise keep a graceful shutdown waiting; their clients reconnect
+// to another node or after the restart. Call it when shutdown begins
+// (http.Server.RegisterOnShutdown).
+func (s *Server) StopStreams() { s.closeOnce.Do(func() { close(s.closing) }) }
 
 // New returns a server over the command side, the auth service and the
 // dispatcher of whitelisted methods; it registers the methods that need
@@ -88,7 +97,7 @@ func New(docs *methods.Docs, authSvc *auth.Service, disp *methods.Dispatcher, op
 	if lim.Window <= 0 {
 		lim.Window = time.Minute
 	}
-	s := &Server{docs: docs, auth: authSvc, methods: disp, log: opts.Logger, opts: opts,
+	s := &Server{docs: docs, auth: authSvc, methods: disp, log: opts.Logger, opts: opts, closing: make(chan struct{}),
 		userFailures: auth.NewLimiter(lim.PerUser, lim.Window, opts.Now),
 		addrFailures: auth.NewLimiter(lim.PerAddress, lim.Window, opts.Now)}
 	s.registerMethods()

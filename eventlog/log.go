@@ -212,14 +212,16 @@ type Reader struct {
 }
 
 // Read starts an ordered, server-side ephemeral read of every message from
-// sequence from (1 when from is 0). Close the reader when done.
-func (l *Log) Read(ctx context.Context, from Seq) (*Reader, error) {
+// sequence from (1 when from is 0) on the subjects matching filters (all
+// subjects when there are none). Close the reader when done.
+func (l *Log) Read(ctx context.Context, from Seq, filters ...string) (*Reader, error) {
 	if from == 0 {
 		from = 1
 	}
 	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   uint64(from),
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    uint64(from),
+		FilterSubjects: filters,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: read from %d: %w", from, err)
@@ -256,6 +258,33 @@ func (r *Reader) Next(ctx context.Context) (*Msg, error) {
 
 // Close stops the reader.
 func (r *Reader) Close() { r.it.Stop() }
+
+// SubjectMsgs calls fn with every message on one subject, oldest first,
+// up to the subject's last message when the call began; ErrNotFound when
+// the subject has none. An error from fn ends the walk and is returned.
+func (l *Log) SubjectMsgs(ctx context.Context, subject string, fn func(*Msg) error) error {
+	head, err := l.Head(ctx, subject)
+	if err != nil {
+		return err
+	}
+	r, err := l.Read(ctx, 1, subject)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		m, err := r.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+		if m.Seq >= head.Seq {
+			return nil
+		}
+	}
+}
 
 // Close stops the committers after the queued writes are done; later
 // appends fail with ErrClosed. It may be called more than once.

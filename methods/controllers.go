@@ -45,6 +45,7 @@ var controllers = map[string]controller{
 	"Server Script": {check: checkServerScript},
 	"OAuth Client":  {check: checkOAuthClient},
 	"File":          {check: checkFile},
+	"Version":       {check: checkVersion},
 	"Role": {
 		onTrash: func(tx *Tx, name string) error {
 			if isStandardRole(name) {

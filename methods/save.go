@@ -330,6 +330,9 @@ func (tx *Tx) update(ctx context.Context, d *meta.DocType, name string, orig map
 	if err := tx.releaseAttachments(ctx, d, orig, doc); err != nil {
 		return nil, err
 	}
+	if err := tx.trackChanges(ctx, d, name, orig, doc); err != nil {
+		return nil, err
+	}
 	return doc, tx.afterSave(ctx, d.Name, doc, act)
 }
 

@@ -16,17 +16,18 @@ import (
 // Tx is one transaction: reads see its own buffered writes, and its
 // events, uniqueness claims and series counters commit together.
 type Tx struct {
-	docs      *Docs
-	user      string
-	id        string
-	fresh     bool // read heads from the log, not the projections
-	hookDepth int  // hooks running now, nested
-	system    bool // bootstrap: links unchecked, core doctypes and names settable, no hooks
-	readOnly  bool // a GET call: every write fails
-	sudo      int  // inside IgnorePermissions
-	attaching int  // inside AttachFile: a File may name stored content
-	acc       *access
-	now       time.Time
+	docs       *Docs
+	user       string
+	id         string
+	fresh      bool // read heads from the log, not the projections
+	hookDepth  int  // hooks running now, nested
+	system     bool // bootstrap: links unchecked, core doctypes and names settable, no hooks
+	readOnly   bool // a GET call: every write fails
+	sudo       int  // inside IgnorePermissions
+	attaching  int  // inside AttachFile: a File may name stored content
+	versioning int  // inside trackChanges: a Version may be written
+	acc        *access
+	now        time.Time
 
 	writes []eventlog.Write
 	staged map[docRef]*staged

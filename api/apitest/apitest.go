@@ -59,6 +59,7 @@ type Node struct {
 	ns       *server.Server
 	nc       *nats.Conn
 	http     *httptest.Server
+	streams  func() // ends the change feeds being served
 	stopProj context.CancelFunc
 	projDone chan struct{}
 	stopped  bool
@@ -173,6 +174,8 @@ func StartWith(t testing.TB, dir string, opts Options) *Node {
 	}
 	srv := api.New(n.Docs, n.Auth, n.Dispatcher, apiOpts)
 	n.http = httptest.NewServer(srv.Handler())
+	n.http.Config.RegisterOnShutdown(srv.StopStreams)
+	n.streams = srv.StopStreams
 	n.URL = n.http.URL
 	n.AdminToken = n.NewToken(t, methods.Administrator)
 	t.Cleanup(n.Stop)
@@ -199,6 +202,7 @@ func (n *Node) NewToken(t testing.TB, user string) string {
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() {
 		if n.http != nil {
+			n.streams()
 			n.http.Close()
 		}
 		if n.stopProj != nil {

@@ -217,6 +217,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	httpSrv.RegisterOnShutdown(srv.StopStreams)
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- httpSrv.Serve(ln) }()
 	logger.Info("docket serving", "http", ln.Addr().String(), "data", cfg.Data)
