@@ -59,7 +59,19 @@ func (l *Log) Consume(ctx context.Context, name, filter string, opts ConsumeOpti
 	if err != nil {
 		return fmt.Errorf("eventlog: subscriber %s: %w", name, err)
 	}
-	defer it.Stop()
+	// On the way out, hand back what was delivered but not handled (with
+	// one message in flight, at most one): it comes again at once to the
+	// next subscriber, instead of after AckWait.
+	defer func() {
+		it.Drain()
+		for {
+			m, err := it.Next()
+			if err != nil {
+				return
+			}
+			_ = m.Nak()
+		}
+	}()
 	for {
 		m, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
@@ -81,6 +93,7 @@ func (l *Log) Consume(ctx context.Context, name, filter string, opts ConsumeOpti
 			select {
 			case <-time.After(opts.RetryAfter):
 			case <-ctx.Done():
+				_ = m.Nak()
 				return nil
 			}
 		}
