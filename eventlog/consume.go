@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -94,4 +95,31 @@ func (l *Log) Consume(ctx context.Context, name, filter string, opts ConsumeOpti
 			return fmt.Errorf("eventlog: subscriber %s: ack %d: %w", name, msg.Seq, err)
 		}
 	}
+}
+
+// Subscribers returns the names of the durable subscribers (see
+// [Log.Consume]) whose names start with prefix.
+func (l *Log) Subscribers(ctx context.Context, prefix string) ([]string, error) {
+	lister := l.stream.ConsumerNames(ctx)
+	var names []string
+	for name := range lister.Name() {
+		if strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
+	}
+	if err := lister.Err(); err != nil {
+		return nil, fmt.Errorf("eventlog: list subscribers: %w", err)
+	}
+	return names, nil
+}
+
+// Unsubscribe deletes a durable subscriber and the position it had
+// reached; a subscriber that does not exist is not an error. A Consume
+// running under that name ends with an error.
+func (l *Log) Unsubscribe(ctx context.Context, name string) error {
+	err := l.stream.DeleteConsumer(ctx, name)
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("eventlog: delete subscriber %s: %w", name, err)
+	}
+	return nil
 }
