@@ -45,6 +45,7 @@ var controllers = map[string]controller{
 	"Server Script": {check: checkServerScript},
 	"OAuth Client":  {check: checkOAuthClient},
 	"File":          {check: checkFile},
+	"Webhook":       {beforeValidate: webhookBeforeValidate, check: checkWebhook},
 	"Role": {
 		onTrash: func(tx *Tx, name string) error {
 			if isStandardRole(name) {
