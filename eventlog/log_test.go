@@ -362,3 +362,35 @@ func TestSubscribers(t *testing.T) {
 		t.Fatalf("a new subscriber of the old name starts at %d", seq)
 	}
 }
+
+// TestConsumeSlowHandler: a handler that works longer than AckWait keeps
+// its delivery; the message is not given again meanwhile.
+func TestConsumeSlowHandler(t *testing.T) {
+	env := eventlogtest.Start(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := env.Log
+	for _, name := range []string{"a", "b"} {
+		if _, err := l.Append(ctx, mustWrite(t, newEvent("ToDo", name, 1, nil), 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const ackWait = 500 * time.Millisecond
+	var got []eventlog.Seq
+	err := l.Consume(ctx, "slow", "docs.>", eventlog.ConsumeOptions{From: 1, AckWait: ackWait}, func(ctx context.Context, m *eventlog.Msg) error {
+		got = append(got, m.Seq)
+		if m.Seq == 1 {
+			time.Sleep(3 * ackWait) // the slowness under test
+		}
+		if len(got) == 2 {
+			cancel()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[1 2]" {
+		t.Fatalf("deliveries %v, want [1 2]", got)
+	}
+}
