@@ -365,6 +365,41 @@ func TestDelivery(t *testing.T) {
 		}
 	})
 
+	t.Run("submit, update after submit, cancel", func(t *testing.T) {
+		rc := newReceiver(t, nil)
+		dt := doctype("WH Invoice", field("total", "Float"), field("note", "Data", "allow_on_submit", 1))
+		dt["is_submittable"] = 1
+		c.Do(t, "POST", "/api/resource/DocType", dt, 200, nil)
+		events := []string{"on_update", "on_submit", "on_update_after_submit", "on_cancel"}
+		for _, ev := range events {
+			c.Do(t, "POST", "/api/resource/Webhook", map[string]any{"name": "invoice " + ev, "webhook_doctype": "WH Invoice",
+				"webhook_docevent": ev, "request_url": rc.URL, "request_structure": "JSON",
+				"webhook_json": `{"event": "` + ev + `", "ds": {{ doc.docstatus }}, "note": {{ doc.note | tojson }}}`}, 200, nil)
+		}
+		name := insert(t, c, "WH Invoice", map[string]any{"total": 10, "note": "draft"})
+		c.Do(t, "PUT", "/api/resource/WH Invoice/"+name, map[string]any{"docstatus": 1, "note": "submitted"}, 200, nil)
+		c.Do(t, "PUT", "/api/resource/WH Invoice/"+name, map[string]any{"note": "paid"}, 200, nil)
+		c.Do(t, "PUT", "/api/resource/WH Invoice/"+name, map[string]any{"docstatus": 2}, 200, nil)
+		got := map[string][]string{}
+		for range 5 {
+			var b struct {
+				Event, Note string
+				Ds          int
+			}
+			if r := rc.next(t); json.Unmarshal([]byte(r.Body), &b) != nil {
+				t.Fatalf("body %s", r.Body)
+			}
+			got[b.Event] = append(got[b.Event], b.Note+"/"+string(rune('0'+b.Ds)))
+		}
+		want := map[string]string{"on_update": "draft/0,submitted/1", "on_submit": "submitted/1",
+			"on_update_after_submit": "paid/1", "on_cancel": "paid/2"}
+		for ev, w := range want {
+			if strings.Join(got[ev], ",") != w {
+				t.Fatalf("%s: got %v, want %s (all: %v)", ev, got[ev], w, got)
+			}
+		}
+	})
+
 	t.Run("disabled, then enabled", func(t *testing.T) {
 		rc := newReceiver(t, nil)
 		c.Do(t, "POST", "/api/resource/DocType", doctype("WH Toggle", field("title", "Data")), 200, nil)
