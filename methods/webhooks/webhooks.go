@@ -139,14 +139,14 @@ const reconcileEvery = 30 * time.Second
 func (s *Service) Run(ctx context.Context) error {
 	defer s.stopAll()
 	var seen uint64
-	first := true
+	force := true // reconcile even if no Webhook changed
 	for {
 		changes := s.store.Changes(WebhookDocType)
-		if first || changes != seen {
+		if force || changes != seen {
 			if err := s.reconcile(ctx); err != nil && ctx.Err() == nil {
 				s.opts.Logger.Warn("webhooks: reconcile failed", "err", err)
 			} else {
-				seen, first = changes, false
+				seen, force = changes, false
 			}
 		}
 		// Wake when the projections advance (a Webhook may have changed),
@@ -159,16 +159,16 @@ func (s *Service) Run(ctx context.Context) error {
 		}()
 		select {
 		case <-advanced:
+			if errors.Is(wctx.Err(), context.DeadlineExceeded) {
+				force = true // the periodic check
+			}
 		case <-s.kick:
-			first = true
+			force = true
 		}
 		cancel()
 		<-advanced
 		if ctx.Err() != nil {
 			return nil
-		}
-		if wctx.Err() != nil {
-			first = true // the periodic check
 		}
 	}
 }

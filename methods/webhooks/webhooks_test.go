@@ -546,3 +546,37 @@ func TestDeliveryResumesAfterRestart(t *testing.T) {
 		t.Fatalf("%d requests: %v", len(rc.reqs), rc.reqs)
 	}
 }
+
+// TestConsumerLostAndFound: a Webhook whose consumer disappears (deleted
+// by hand, or by another node) gets one again and goes on delivering.
+func TestConsumerLostAndFound(t *testing.T) {
+	n := apitest.Start(t, "")
+	c := n.Admin(t)
+	rc := newReceiver(t, nil)
+	startDelivery(t, n, webhooks.Options{})
+	c.Do(t, "POST", "/api/resource/Webhook", map[string]any{"name": "notes", "webhook_doctype": "Note",
+		"webhook_docevent": "after_insert", "request_url": rc.URL,
+		"webhook_data": []any{map[string]any{"fieldname": "title", "key": "title"}}}, 200, nil)
+	insert(t, c, "Note", map[string]any{"title": "before"})
+	if got := rc.next(t); got.Body != `{"title": "before"}` {
+		t.Fatalf("got %s", got.Body)
+	}
+	waitLogs(t, c, "notes", 1, webhooks.StatusDelivered)
+	names := consumers(t, n)
+	if len(names) != 1 {
+		t.Fatalf("consumers %v", names)
+	}
+	if err := n.Log.Unsubscribe(context.Background(), names[0]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return len(consumers(t, n)) == 1 })
+	insert(t, c, "Note", map[string]any{"title": "after"})
+	// The new consumer starts where the Webhook was enabled: "before"
+	// comes again (at least once), then "after".
+	if got := rc.next(t); got.Body != `{"title": "before"}` {
+		t.Fatalf("got %s", got.Body)
+	}
+	if got := rc.next(t); got.Body != `{"title": "after"}` {
+		t.Fatalf("got %s", got.Body)
+	}
+}
