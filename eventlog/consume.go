@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,6 +19,11 @@ type ConsumeOptions struct {
 	// RetryAfter is how long a message whose handler failed waits before
 	// it is delivered again; default 1s.
 	RetryAfter time.Duration
+	// AckWait is how long JetStream waits for news of a delivery before
+	// it gives the message again (Consume tells it the handler is still
+	// at work every AckWait/3); default 1m. It applies when the
+	// subscription is created.
+	AckWait time.Duration
 }
 
 // Consume delivers the messages on subjects matching filter (e.g.
@@ -31,12 +37,15 @@ func (l *Log) Consume(ctx context.Context, name, filter string, opts ConsumeOpti
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = time.Second
 	}
+	if opts.AckWait <= 0 {
+		opts.AckWait = time.Minute
+	}
 	cfg := jetstream.ConsumerConfig{
 		Durable:       name,
 		Description:   "docket subscriber " + name,
 		FilterSubject: filter,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       time.Minute,
+		AckWait:       opts.AckWait,
 		MaxAckPending: 1, // in order: the next message waits for this one
 		MaxDeliver:    -1,
 		DeliverPolicy: jetstream.DeliverNewPolicy,
@@ -54,6 +63,10 @@ func (l *Log) Consume(ctx context.Context, name, filter string, opts ConsumeOpti
 	}
 	if err != nil {
 		return fmt.Errorf("eventlog: subscriber %s: %w", name, err)
+	}
+	ackWait := cons.CachedInfo().Config.AckWait // an existing subscription keeps its own
+	if ackWait <= 0 {
+		ackWait = cfg.AckWait
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(16))
 	if err != nil {
@@ -87,16 +100,20 @@ func (l *Log) Consume(ctx context.Context, name, filter string, opts ConsumeOpti
 		msg := &Msg{Seq: Seq(md.Sequence.Stream), Subject: m.Subject(), Data: m.Data(), Header: m.Headers(),
 			Time: md.Timestamp, Pending: md.NumPending}
 		// Retry here until fn succeeds: a nak would let the next message
-		// overtake this one.
+		// overtake this one. However long that takes, the delivery stays
+		// ours: past AckWait JetStream would give the message again (to
+		// this or another process) while fn still works on it.
+		working := keepInProgress(m, ackWait/3)
 		for fn(ctx, msg) != nil {
-			_ = m.InProgress() // keep the delivery ours past AckWait
 			select {
 			case <-time.After(opts.RetryAfter):
 			case <-ctx.Done():
+				working()
 				_ = m.Nak()
 				return nil
 			}
 		}
+		working()
 		// Acknowledge even when ctx has just ended: fn did its work, and an
 		// unacknowledged message would hold back the next ones until
 		// AckWait passes.
@@ -107,4 +124,50 @@ func (l *Log) Consume(ctx context.Context, name, filter string, opts ConsumeOpti
 			return fmt.Errorf("eventlog: subscriber %s: ack %d: %w", name, msg.Seq, err)
 		}
 	}
+}
+
+// keepInProgress tells JetStream every interval that m is still being
+// worked on, until the returned function is called.
+func keepInProgress(m jetstream.Msg, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				_ = m.InProgress()
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// Subscribers returns the names of the durable subscribers (see
+// [Log.Consume]) whose names start with prefix.
+func (l *Log) Subscribers(ctx context.Context, prefix string) ([]string, error) {
+	lister := l.stream.ConsumerNames(ctx)
+	var names []string
+	for name := range lister.Name() {
+		if strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
+	}
+	if err := lister.Err(); err != nil {
+		return nil, fmt.Errorf("eventlog: list subscribers: %w", err)
+	}
+	return names, nil
+}
+
+// Unsubscribe deletes a durable subscriber and the position it had
+// reached; a subscriber that does not exist is not an error. A Consume
+// running under that name ends with an error.
+func (l *Log) Unsubscribe(ctx context.Context, name string) error {
+	err := l.stream.DeleteConsumer(ctx, name)
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("eventlog: delete subscriber %s: %w", name, err)
+	}
+	return nil
 }

@@ -317,3 +317,80 @@ func TestRejectedRoundsOfTransactions(t *testing.T) {
 		t.Fatalf("stream holds %d messages, want %d", last, want)
 	}
 }
+
+// TestSubscribers: durable subscribers are listed by prefix and deleted
+// with their position; a new one of the same name starts afresh.
+func TestSubscribers(t *testing.T) {
+	env := eventlogtest.Start(t, "")
+	ctx := context.Background()
+	l := env.Log
+	if _, err := l.Append(ctx, mustWrite(t, newEvent("ToDo", "a", 1, map[string]any{"n": int64(1)}), 0)); err != nil {
+		t.Fatal(err)
+	}
+	consume := func(name string) eventlog.Seq {
+		t.Helper()
+		cctx, cancel := context.WithCancel(ctx)
+		var got eventlog.Seq
+		err := l.Consume(cctx, name, "docs.>", eventlog.ConsumeOptions{From: 1}, func(_ context.Context, m *eventlog.Msg) error {
+			got = m.Seq
+			cancel()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if seq := consume("test-sub-1"); seq != 1 {
+		t.Fatalf("first delivery at %d", seq)
+	}
+	consume("other")
+	names, err := l.Subscribers(ctx, "test-sub-")
+	if err != nil || fmt.Sprint(names) != "[test-sub-1]" {
+		t.Fatalf("Subscribers = %v, %v", names, err)
+	}
+	if err := l.Unsubscribe(ctx, "test-sub-1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Unsubscribe(ctx, "test-sub-1"); err != nil {
+		t.Fatalf("second Unsubscribe: %v", err)
+	}
+	if names, err := l.Subscribers(ctx, "test-sub-"); err != nil || len(names) != 0 {
+		t.Fatalf("after Unsubscribe: %v, %v", names, err)
+	}
+	if seq := consume("test-sub-1"); seq != 1 {
+		t.Fatalf("a new subscriber of the old name starts at %d", seq)
+	}
+}
+
+// TestConsumeSlowHandler: a handler that works longer than AckWait keeps
+// its delivery; the message is not given again meanwhile.
+func TestConsumeSlowHandler(t *testing.T) {
+	env := eventlogtest.Start(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := env.Log
+	for _, name := range []string{"a", "b"} {
+		if _, err := l.Append(ctx, mustWrite(t, newEvent("ToDo", name, 1, nil), 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const ackWait = 500 * time.Millisecond
+	var got []eventlog.Seq
+	err := l.Consume(ctx, "slow", "docs.>", eventlog.ConsumeOptions{From: 1, AckWait: ackWait}, func(ctx context.Context, m *eventlog.Msg) error {
+		got = append(got, m.Seq)
+		if m.Seq == 1 {
+			time.Sleep(3 * ackWait) // the slowness under test
+		}
+		if len(got) == 2 {
+			cancel()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[1 2]" {
+		t.Fatalf("deliveries %v, want [1 2]", got)
+	}
+}

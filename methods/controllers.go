@@ -46,6 +46,7 @@ var controllers = map[string]controller{
 	"OAuth Client":  {check: checkOAuthClient},
 	"File":          {check: checkFile},
 	"Version":       {check: checkVersion},
+	"Webhook":       {beforeValidate: webhookBeforeValidate, check: checkWebhook},
 	"Role": {
 		onTrash: func(tx *Tx, name string) error {
 			if isStandardRole(name) {

@@ -111,12 +111,20 @@ func (tx *Tx) linking(ctx context.Context, r linkRef, target, name string) ([]st
 	return out, nil
 }
 
+// ignoreLinksOnDelete are the doctypes whose links never keep a document
+// from being deleted (Frappe's ignore_links_on_delete hook): records of
+// what happened to it.
+var ignoreLinksOnDelete = map[string]bool{WebhookLogDocType: true}
+
 // checkNotLinked raises LinkExistsError when another document's Link or
 // Dynamic Link field (or one of its child rows') names this one.
 func (tx *Tx) checkNotLinked(ctx context.Context, d *meta.DocType, name string) error {
 	for _, r := range tx.linksTo(d.Name) {
 		if r.doctype == "DocType" {
 			continue // reference_type, attached_to_doctype … name doctypes, not documents
+		}
+		if ignoreLinksOnDelete[r.doctype] {
+			continue
 		}
 		names, err := tx.linking(ctx, r, d.Name, name)
 		if err != nil {

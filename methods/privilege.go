@@ -41,8 +41,8 @@ var privilegedUserFields = []string{"roles", "enabled", "user_type", "api_key", 
 
 // checkPrivileged guards what must not wait for role permissions: only a
 // System Manager (or the Administrator) may write DocTypes, Roles, Server
-// Scripts and other users' User documents, and change privileged fields
-// of their own.
+// Scripts, Webhooks and other users' User documents, and change
+// privileged fields of their own.
 // This holds whatever DocPerm rows a System Manager grants: those rows
 // decide everything else.
 func (tx *Tx) checkPrivileged(d *meta.DocType, name string, orig, patch map[string]any, deleting bool) error {
@@ -51,6 +51,7 @@ func (tx *Tx) checkPrivileged(d *meta.DocType, name string, orig, patch map[stri
 	}
 	switch d.Name {
 	case "DocType", "Role", "Server Script": // a script runs as whoever triggers it
+	case "Webhook": // it sends documents anywhere
 	case "User":
 		if name == tx.user && !deleting && orig != nil {
 			touches := false

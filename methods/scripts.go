@@ -214,6 +214,11 @@ func checkServerScript(_ context.Context, tx *Tx, doc, _ map[string]any) error {
 	return nil
 }
 
+// ScriptEnv returns a transaction as scripts see it, for code that runs
+// script expressions and templates outside a Server Script (webhook
+// conditions and bodies): reads as a Server Script's, writes through tx.
+func (d *Docs) ScriptEnv(tx Transaction) script.Env { return scriptEnv{d: d, tx: tx} }
+
 // scriptEnv is a transaction as scripts see it.
 type scriptEnv struct {
 	d  *Docs

@@ -22,6 +22,7 @@ import (
 	"docket/blobs"
 	"docket/eventlog"
 	"docket/methods"
+	"docket/methods/webhooks"
 	"docket/projections"
 )
 
@@ -39,6 +40,7 @@ type config struct {
 	MaxFileSize   int64
 	FileStore     string
 	CollectEvery  time.Duration
+	Webhooks      bool
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -61,6 +63,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.FileStore, "file-store", env("DOCKET_FILE_STORE", "object"), "where file bytes live: object (a JetStream Object Store, replicated with the log) or disk (DIR/files); env DOCKET_FILE_STORE")
 	fs.DurationVar(&c.CollectEvery, "collect-files-every", time.Hour, "how often file bytes no File document names are deleted (those older than this)")
 	fs.StringVar(&c.CORSOrigins, "cors-origins", env("DOCKET_CORS_ORIGINS", ""), "comma-separated browser origins allowed to call the API with credentials (CORS), e.g. https://app.example.com; * allows any; env DOCKET_CORS_ORIGINS")
+	fs.BoolVar(&c.Webhooks, "webhooks", env("DOCKET_WEBHOOKS", "1") != "0" && env("DOCKET_WEBHOOKS", "1") != "false", "deliver Webhooks (off: changes wait in the log and are delivered once it is on again); env DOCKET_WEBHOOKS=0 turns it off")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("DOCKET_TRUST_PROXY", "") == "1" || env("DOCKET_TRUST_PROXY", "") == "true", "behind a reverse proxy: client address from X-Forwarded-For, https from X-Forwarded-Proto (Secure cookies); env DOCKET_TRUST_PROXY=1")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -84,7 +87,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 }
 
 // serve runs a single node until ctx ends, then shuts down in order: HTTP,
-// projector, Pebble, log, NATS. ready (optional) receives the HTTP
+// webhook delivery, projector, Pebble, log, NATS. ready (optional) receives the HTTP
 // address once the server accepts requests.
 func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan<- string) (err error) {
 	logger := newLogger(stderr, cfg.LogLevel)
@@ -176,6 +179,21 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 			fmt.Fprintf(stdout, "Administrator password (shown once, set DOCKET_ADMIN_PASSWORD to choose it): %s\n", password)
 		}
 		logger.Info("created the built-in DocTypes and the Administrator user")
+	}
+
+	if cfg.Webhooks {
+		// Stopped before the projector and the log: a delivery in flight
+		// is given up unacknowledged and comes again after a restart.
+		hookCtx, stopHooks := context.WithCancel(context.Background())
+		hooksDone := make(chan struct{})
+		svc := webhooks.New(docs, lg, webhooks.Options{Secrets: authSvc, Logger: logger})
+		go func() {
+			defer close(hooksDone)
+			if err := svc.Run(hookCtx); err != nil {
+				logger.Error("webhooks stopped", "err", err)
+			}
+		}()
+		closers = append(closers, func() { stopHooks(); <-hooksDone; logger.Info("webhooks stopped") })
 	}
 
 	reg := methods.NewRegistry()

@@ -36,3 +36,25 @@ frappe.response["message"] = {"customer": name, "available": limit - frappe.form
 	fmt.Println(result, msgs, err)
 	// Output: map[available:3800 customer:CUST-1] [Checked CUST-1 on 2024-03-01] <nil>
 }
+
+// A Webhook's condition and JSON body: an expression and a template
+// evaluated against the document that changed.
+func ExampleCompileTemplate() {
+	doc := map[string]any{"name": "SO-0001", "customer": `ACME "Intl"`, "grand_total": 1250.0, "status": "To Deliver"}
+	cond, err := script.CompileExpr("condition", `doc.status != "Draft" and doc.grand_total > 1000`)
+	if err != nil {
+		panic(err)
+	}
+	ok, err := cond.Truth(context.Background(), exampleEnv{}, "Sales Order", doc, script.Options{})
+	fmt.Println(ok, err)
+	body, err := script.CompileTemplate("webhook_json",
+		`{"order": "{{ doc.name }}", "customer": {{ doc.customer | tojson }}, "total": {{ doc.grand_total }}, "on": "{{ utils.nowdate() }}"}`)
+	if err != nil {
+		panic(err)
+	}
+	text, err := body.Render(context.Background(), exampleEnv{}, "Sales Order", doc, script.Options{})
+	fmt.Println(text, err)
+	// Output:
+	// true <nil>
+	// {"order": "SO-0001", "customer": "ACME \"Intl\"", "total": 1250.0, "on": "2024-03-01"} <nil>
+}

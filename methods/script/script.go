@@ -321,6 +321,16 @@ const (
 
 // run executes the program on a fresh, bounded thread and maps its error.
 func (p *Program) run(rt *runtime, predeclared starlark.StringDict, opts Options) error {
+	return rt.bounded(p.name, opts, func(thread *starlark.Thread) error {
+		_, err := p.prog.Init(thread, predeclared)
+		return err
+	})
+}
+
+// bounded runs exec on a fresh thread bounded by opts (steps, time, the
+// run's context and call depth) and maps its error: a *LimitError, a
+// *ThrowError, the Env's own error, or a *ScriptError naming script.
+func (rt *runtime) bounded(script string, opts Options, exec func(thread *starlark.Thread) error) error {
 	if opts.MaxSteps == 0 {
 		opts.MaxSteps = DefaultMaxSteps
 	}
@@ -332,7 +342,7 @@ func (p *Program) run(rt *runtime, predeclared starlark.StringDict, opts Options
 	}
 	var reason atomic.Int32
 	thread := &starlark.Thread{
-		Name:  p.name,
+		Name:  script,
 		Print: func(*starlark.Thread, string) {},
 		Load: func(_ *starlark.Thread, module string) (starlark.StringDict, error) {
 			return nil, fmt.Errorf("load(%q) is not allowed: Server Scripts cannot load modules", module)
@@ -359,7 +369,7 @@ func (p *Program) run(rt *runtime, predeclared starlark.StringDict, opts Options
 	rt.thread = thread
 
 	if err := rt.ctx.Err(); err != nil {
-		return p.limitError(stopContext, opts, err)
+		return limitError(script, stopContext, opts, err)
 	}
 	timer := time.AfterFunc(opts.Timeout, func() {
 		reason.CompareAndSwap(0, stopTimeout)
@@ -373,7 +383,7 @@ func (p *Program) run(rt *runtime, predeclared starlark.StringDict, opts Options
 		thread.Cancel("context done")
 	})
 	defer stopCtx()
-	_, err := p.prog.Init(thread, predeclared)
+	err := exec(thread)
 	if err == nil {
 		return nil
 	}
@@ -385,31 +395,31 @@ func (p *Program) run(rt *runtime, predeclared starlark.StringDict, opts Options
 		if errors.As(err, &ev) && len(ev.CallStack) > 0 {
 			msg = fmt.Sprintf("%s: %s", ev.CallStack[len(ev.CallStack)-1].Pos, msg)
 		}
-		return &ScriptError{Script: p.name, Msg: msg}
+		return &ScriptError{Script: script, Msg: msg}
 	default:
-		return p.limitError(int(r), opts, rt.ctx.Err())
+		return limitError(script, int(r), opts, rt.ctx.Err())
 	}
-	return p.mapError(err)
+	return mapError(script, err)
 }
 
 // limitError builds the LimitError for a stop reason.
-func (p *Program) limitError(r int, opts Options, ctxErr error) error {
-	e := &LimitError{Script: p.name}
+func limitError(script string, r int, opts Options, ctxErr error) error {
+	e := &LimitError{Script: script}
 	switch r {
 	case stopSteps:
-		e.Msg = fmt.Sprintf("Server Script %s stopped: it ran more than %d steps", p.name, opts.MaxSteps)
+		e.Msg = fmt.Sprintf("Server Script %s stopped: it ran more than %d steps", script, opts.MaxSteps)
 	case stopTimeout:
-		e.Msg = fmt.Sprintf("Server Script %s stopped: it ran longer than %s", p.name, opts.Timeout)
+		e.Msg = fmt.Sprintf("Server Script %s stopped: it ran longer than %s", script, opts.Timeout)
 	default:
 		e.cause = ctxErr
-		e.Msg = fmt.Sprintf("Server Script %s stopped: %v", p.name, ctxErr)
+		e.Msg = fmt.Sprintf("Server Script %s stopped: %v", script, ctxErr)
 	}
 	return e
 }
 
 // mapError turns a failed run's error into ThrowError, the Env's own error
 // or a ScriptError.
-func (p *Program) mapError(err error) error {
+func mapError(script string, err error) error {
 	var te *ThrowError
 	if errors.As(err, &te) {
 		return te
@@ -420,9 +430,9 @@ func (p *Program) mapError(err error) error {
 	}
 	var ev *starlark.EvalError
 	if errors.As(err, &ev) {
-		return &ScriptError{Script: p.name, Msg: evalMessage(ev)}
+		return &ScriptError{Script: script, Msg: evalMessage(ev)}
 	}
-	return &ScriptError{Script: p.name, Msg: err.Error()}
+	return &ScriptError{Script: script, Msg: err.Error()}
 }
 
 // evalMessage renders a runtime error as "file:line:col: [in fn: ]msg",

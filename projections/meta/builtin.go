@@ -15,6 +15,7 @@ var builtinFS embed.FS
 // comes after every doctype its Link and Table fields name.
 var builtinOrder = []string{
 	"docfield", "docperm", "doctype", "role", "has_role", "user", "todo", "note", "file", "version", "server_script", "oauth_client", "user_permission",
+	"webhook_header", "webhook_data", "webhook", "webhook_request_log",
 }
 
 // CoreDocTypes are the meta doctypes whose schema is fixed in code.
