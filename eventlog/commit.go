@@ -108,6 +108,9 @@ type commitReq struct {
 // ErrConflict). If ctx ends first the outcome is unknown: the writes may
 // still commit.
 func (l *Log) Append(ctx context.Context, writes ...Write) ([]Seq, error) {
+	if l.opts.ReadOnly {
+		return nil, ErrReadOnly
+	}
 	if len(writes) == 0 {
 		return nil, nil
 	}

@@ -36,6 +36,8 @@ var (
 	ErrTooLarge = errors.New("eventlog: message too large")
 	// ErrClosed: the log is closed.
 	ErrClosed = errors.New("eventlog: log closed")
+	// ErrReadOnly: an append to a log opened with Options.ReadOnly.
+	ErrReadOnly = errors.New("eventlog: log opened read-only")
 )
 
 // MaxPayload is the largest message (one document version) the log
@@ -67,6 +69,11 @@ type Options struct {
 	// SingleBelow: a commit round of fewer messages goes as pipelined
 	// single publishes instead of one atomic batch; default 12.
 	SingleBelow int
+	// ReadOnly attaches to an existing DOCS stream without creating or
+	// updating it (its configuration is left as found) and starts no
+	// committers: appends fail with ErrReadOnly. For tools that only read
+	// (docket verify, docket replay).
+	ReadOnly bool
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -135,6 +142,15 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: jetstream: %w", err)
 	}
+	if opts.ReadOnly {
+		stream, err := js.Stream(ctx, StreamName)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: stream %s: %w", StreamName, err)
+		}
+		l := &Log{nc: nc, js: js, stream: stream, opts: opts, log: opts.Logger, stop: make(chan struct{}), done: make(chan struct{})}
+		close(l.done) // no committers
+		return l, nil
+	}
 	stream, err := js.CreateOrUpdateStream(ctx, StreamConfig(opts.Replicas))
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: create stream %s: %w", StreamName, err)
@@ -198,11 +214,21 @@ func rawMsg(raw *jetstream.RawStreamMsg) *Msg {
 
 // LastSeq returns the stream's last sequence.
 func (l *Log) LastSeq(ctx context.Context) (Seq, error) {
-	info, err := l.stream.Info(ctx)
+	info, err := l.StreamInfo(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("eventlog: stream info: %w", err)
+		return 0, err
 	}
 	return Seq(info.State.LastSeq), nil
+}
+
+// StreamInfo returns the stream's configuration and state as the server
+// has them now.
+func (l *Log) StreamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: stream info: %w", err)
+	}
+	return info, nil
 }
 
 // Reader delivers the stream's messages in order.
