@@ -7,5 +7,7 @@
 // document (version → stream sequence) and the projector checkpoint, all
 // written in the same Pebble batch. The [Registry] of DocTypes is itself a
 // projection of DocType documents. Everything here can be rebuilt by
-// deleting the Pebble directory and replaying the log.
+// deleting the Pebble directory and replaying the log; [Compare] and
+// [Store.Digest] tell whether a store is what the log says it is, key by
+// key or by digest (docket verify compares a node's store with a rebuild).
 package projections

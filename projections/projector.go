@@ -57,16 +57,14 @@ func (p *Projector) Run(ctx context.Context) error {
 		}
 		ab := p.store.newBatch()
 		for {
-			if m.Seq <= p.store.Applied() {
-				// A redelivery after a consumer reset: already applied.
-			} else if err := ab.applyMsg(m); err != nil {
-				var bad *badEvent
-				if !errors.As(err, &bad) {
-					ab.b.Close()
-					return fmt.Errorf("projections: apply seq %d: %w", m.Seq, err)
-				}
+			bad, err := ab.add(p.store, m)
+			if err != nil {
+				ab.b.Close()
+				return err
+			}
+			if bad != nil {
 				p.failed.Add(1)
-				p.logger.Error("projector skipped an event it cannot apply", "seq", m.Seq, "subject", m.Subject, "err", err)
+				p.logger.Error("projector skipped an event it cannot apply", "seq", m.Seq, "subject", m.Subject, "err", bad)
 			}
 			if m.Pending == 0 || ab.events >= maxBatchEvents {
 				break
@@ -106,27 +104,57 @@ func (s *Store) commit(ab *batch) error {
 	return nil
 }
 
-// ApplyMsgs applies messages directly (for tests and rebuild tools that
-// read the log themselves); they must follow the checkpoint in order.
-func (s *Store) ApplyMsgs(msgs []*eventlog.Msg) error {
+// add applies one message to the batch unless the store or the batch
+// has it already (a redelivery after a consumer reset). An event the
+// projector cannot use is not applied and comes back as bad; any other
+// error is a storage error, after which the batch must be dropped.
+func (ab *batch) add(s *Store, m *eventlog.Msg) (bad, err error) {
+	if m.Seq <= max(s.Applied(), ab.last) {
+		return nil, nil
+	}
+	if err := ab.applyMsg(m); err != nil {
+		var be *badEvent
+		if errors.As(err, &be) {
+			return be, nil
+		}
+		return nil, fmt.Errorf("projections: apply seq %d: %w", m.Seq, err)
+	}
+	return nil, nil
+}
+
+// Apply applies messages that follow the checkpoint, in stream order, in
+// one Pebble batch with the checkpoint, as the projector does: messages
+// the store has already applied are ignored, and an event the projector
+// cannot use (it does not decode, names another document than its
+// subject, …) is skipped and returned in skipped, each error naming its
+// sequence. Any other error is a storage error, and nothing of the batch
+// is written. Rebuild tools that read the log themselves use it.
+func (s *Store) Apply(msgs []*eventlog.Msg) (skipped []error, err error) {
 	if len(msgs) == 0 {
-		return nil
+		return nil, nil
 	}
 	ab := s.newBatch()
-	var errs []error
 	for _, m := range msgs {
-		if m.Seq <= s.Applied() {
-			continue
+		bad, err := ab.add(s, m)
+		if err != nil {
+			ab.b.Close()
+			return nil, err
 		}
-		if err := ab.applyMsg(m); err != nil {
-			errs = append(errs, err)
+		if bad != nil {
+			skipped = append(skipped, bad)
 		}
 	}
-	if err := s.commit(ab); err != nil {
+	return skipped, s.commit(ab)
+}
+
+// ApplyMsgs is Apply for tests: skipped events are an error too.
+func (s *Store) ApplyMsgs(msgs []*eventlog.Msg) error {
+	skipped, err := s.Apply(msgs)
+	if err != nil {
 		return err
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("projections: %d events not applied: %w", len(errs), errors.Join(errs...))
+	if len(skipped) > 0 {
+		return fmt.Errorf("projections: %d events not applied: %w", len(skipped), errors.Join(skipped...))
 	}
 	return nil
 }

@@ -59,6 +59,10 @@ type Options struct {
 	CacheSize int64
 	// MemTableSize is Pebble's memtable size; default 64 MiB.
 	MemTableSize uint64
+	// ReadOnly opens an existing store for reading only (docket verify
+	// reads a stopped node's). Pebble still takes the directory's lock, so
+	// it fails while a node has the store open.
+	ReadOnly bool
 	// Logger; nil discards.
 	Logger *slog.Logger
 }
@@ -127,6 +131,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		L0StopWritesThreshold:       1000,
 		CompactionConcurrencyRange:  func() (int, int) { return 1, max(2, runtime.GOMAXPROCS(0)/2) },
 		Logger:                      pebbleLogger{opts.Logger},
+		ReadOnly:                    opts.ReadOnly,
 	}
 	for i := range po.Levels {
 		po.Levels[i].BlockSize = 32 << 10
