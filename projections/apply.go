@@ -34,15 +34,16 @@ func (s *Store) newBatch() *batch {
 	return &batch{b: s.db.NewIndexedBatch(), reg: s.registry.snapshot()}
 }
 
-// badEvent is an event the projector cannot apply (it does not decode,
-// or contradicts its subject); it is skipped, unlike a storage error.
-type badEvent struct {
-	seq eventlog.Seq
-	err error
+// BadEvent is an event the projector cannot apply (it does not decode,
+// or contradicts its subject): it is skipped, unlike a storage error.
+type BadEvent struct {
+	Seq     eventlog.Seq
+	Subject string
+	Err     error
 }
 
-func (e *badEvent) Error() string { return fmt.Sprintf("event at seq %d: %v", e.seq, e.err) }
-func (e *badEvent) Unwrap() error { return e.err }
+func (e *BadEvent) Error() string { return fmt.Sprintf("event at seq %d: %v", e.Seq, e.Err) }
+func (e *BadEvent) Unwrap() error { return e.Err }
 
 // applyMsg applies one stream message. Messages that are not document
 // events (uniqueness claims, counters) only advance the checkpoint.
@@ -54,10 +55,10 @@ func (ab *batch) applyMsg(m *eventlog.Msg) error {
 	}
 	ev, err := eventlog.DecodeEvent(m.Data)
 	if err != nil {
-		return &badEvent{m.Seq, err}
+		return &BadEvent{m.Seq, m.Subject, err}
 	}
 	if err := ab.check(m, ev); err != nil {
-		return &badEvent{m.Seq, err}
+		return &BadEvent{m.Seq, m.Subject, err}
 	}
 	return ab.applyEvent(m.Seq, m.Data, ev)
 }

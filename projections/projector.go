@@ -108,12 +108,12 @@ func (s *Store) commit(ab *batch) error {
 // has it already (a redelivery after a consumer reset). An event the
 // projector cannot use is not applied and comes back as bad; any other
 // error is a storage error, after which the batch must be dropped.
-func (ab *batch) add(s *Store, m *eventlog.Msg) (bad, err error) {
+func (ab *batch) add(s *Store, m *eventlog.Msg) (bad *BadEvent, err error) {
 	if m.Seq <= max(s.Applied(), ab.last) {
 		return nil, nil
 	}
 	if err := ab.applyMsg(m); err != nil {
-		var be *badEvent
+		var be *BadEvent
 		if errors.As(err, &be) {
 			return be, nil
 		}
@@ -129,7 +129,7 @@ func (ab *batch) add(s *Store, m *eventlog.Msg) (bad, err error) {
 // subject, …) is skipped and returned in skipped, each error naming its
 // sequence. Any other error is a storage error, and nothing of the batch
 // is written. Rebuild tools that read the log themselves use it.
-func (s *Store) Apply(msgs []*eventlog.Msg) (skipped []error, err error) {
+func (s *Store) Apply(msgs []*eventlog.Msg) (skipped []*BadEvent, err error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
@@ -154,7 +154,11 @@ func (s *Store) ApplyMsgs(msgs []*eventlog.Msg) error {
 		return err
 	}
 	if len(skipped) > 0 {
-		return fmt.Errorf("projections: %d events not applied: %w", len(skipped), errors.Join(skipped...))
+		errs := make([]error, len(skipped))
+		for i, e := range skipped {
+			errs[i] = e
+		}
+		return fmt.Errorf("projections: %d events not applied: %w", len(skipped), errors.Join(errs...))
 	}
 	return nil
 }
