@@ -10,11 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"docket/eventlog"
 	"docket/projections"
 	"docket/projections/keys"
+	"docket/projections/projectionstest"
 )
 
 // freshStore opens an empty store that closes when the test ends.
@@ -103,28 +102,11 @@ func TestCompareAndDigest(t *testing.T) {
 	// Change the rebuilt store: a document's field, a counter, an index
 	// entry removed, one added.
 	db := projections.DBForTest(rebuilt)
-	dk := keys.AppendString(keys.AppendString([]byte{'d'}, "Task"), "T-5")
-	v, closer, err := db.Get(dk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec map[string]any
-	if err := msgpack.Unmarshal(v, &rec); err != nil {
-		t.Fatal(err)
-	}
-	closer.Close()
-	rec["doc"].(map[string]any)["subject"] = "forged"
-	forged, err := msgpack.Marshal(rec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	projectionstest.SetField(t, db, "Task", "T-5", "subject", "forged")
 	ck := keys.AppendString([]byte{'c'}, "Task")
 	ik := keys.AppendString(keys.AppendString(keys.AppendString(keys.AppendString([]byte{'i'}, "Task"), "status"), "bogus"), "T-9")
 	var count [8]byte
 	binary.BigEndian.PutUint64(count[:], 99)
-	if err := db.Set(dk, forged, nil); err != nil {
-		t.Fatal(err)
-	}
 	if err := db.Set(ck, count[:], nil); err != nil {
 		t.Fatal(err)
 	}
