@@ -47,6 +47,7 @@ func RegisterBuiltins(r *Registry) {
 	r.Register("frappe.client.validate_link", MethodOptions{}, validateLink)
 	r.Register("frappe.client.has_permission", MethodOptions{}, hasPermission)
 	r.Register("frappe.client.get_doc_permissions", MethodOptions{}, getDocPermissions)
+	r.Register(DigestMethod, MethodOptions{Methods: []string{"GET"}, LocalOnly: true}, digest)
 }
 
 // hasPermission is frappe.client.has_permission(doctype, docname,
