@@ -1,8 +1,10 @@
 // Command docket is the docket document server: one binary that runs an
 // embedded NATS JetStream server (the log), Pebble projections (the read
-// model) and the Frappe-compatible HTTP API.
+// model) and the Frappe-compatible HTTP API, and the tools of an auditor.
 //
 //	docket [serve] [--data DIR] [--http ADDR]
+//	docket verify [--data DIR | --nats-url URL [--api-url URL]]
+//	docket replay [--data DIR | --nats-url URL] [--doctype D] [--name N] [--user U] …
 package main
 
 import (
@@ -36,6 +38,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return serve(ctx, cfg, stdout, stderr, nil)
+	case "verify":
+		return verifyCommand(ctx, args, getenv, stdout, stderr)
+	case "replay":
+		return replayCommand(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -43,4 +49,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 }
 
-const usage = `usage: docket [serve] [flags]   run the server (docket serve -h lists the flags)`
+const usage = `usage:
+  docket [serve] [flags]   run the server (docket serve -h lists the flags)
+  docket verify [flags]    check every document's hash chain in the log, and the projections
+                           against a rebuild from the log; exits 1 when something is wrong
+                           (--data DIR of a stopped node, or --nats-url URL with --api-url or --pebble)
+  docket replay [flags]    print document events as JSON lines, filtered by --doctype, --name,
+                           --user, --since-seq, --until-seq, --since, --until
+  docket help              this text
+Each command lists its flags with -h.`
