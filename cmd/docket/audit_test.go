@@ -129,7 +129,7 @@ func TestVerifyAndReplay(t *testing.T) {
 			t.Fatalf("line %d: %q, want %q…\n%s", i+1, lines[i], w, out)
 		}
 	}
-	if !strings.Contains(out, "; 1 problems\nprojections: 1 differences from a rebuild at seq") || !strings.HasSuffix(out, "FAILED\n") {
+	if !strings.Contains(out, "; 1 problem\nprojections: 1 difference from a rebuild at seq") || !strings.HasSuffix(out, "FAILED\n") {
 		t.Fatalf("summary:\n%s", out)
 	}
 
@@ -141,7 +141,7 @@ func TestVerifyAndReplay(t *testing.T) {
 	}
 	out, err = docket(t, "verify", "--nats-url", n.NATSURL, "--api-url", n.URL, "--api-token", n.AdminToken)
 	if !errors.Is(err, errVerifyFailed) || !strings.HasPrefix(out, fmt.Sprintf("seq %d %s version 3: ", forged, eventlog.DocSubject("ToDo", a))) ||
-		!strings.Contains(out, "\ndocuments of Note: 1 keys on the node, 1 rebuilt, contents differ\n") ||
+		!strings.Contains(out, "\ndocuments of Note: 1 key on the node, 1 rebuilt, contents differ\n") ||
 		!strings.Contains(out, "(compared by digest)") {
 		t.Fatalf("verify over NATS: %v\n%s", err, out)
 	}

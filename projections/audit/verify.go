@@ -63,14 +63,14 @@ func (r *Report) Write(w io.Writer) error {
 		b.WriteString(d + "\n")
 	}
 	if n := r.DifferenceCount - len(r.Differences); n > 0 {
-		fmt.Fprintf(&b, "… and %d more differences\n", n)
+		fmt.Fprintf(&b, "… and %d more\n", n)
 	}
 	fmt.Fprintf(&b, "log: %d messages up to seq %d: %d document events on %d documents, %d claims and counters; ",
 		r.Messages, r.LastSeq, r.Events, r.Subjects, r.Bookkeeping)
 	if len(r.Problems) == 0 {
 		b.WriteString("every chain intact\n")
 	} else {
-		fmt.Fprintf(&b, "%d problems\n", len(r.Problems))
+		b.WriteString(count(len(r.Problems), "problem") + "\n")
 	}
 	switch {
 	case r.Compared == "":
@@ -78,7 +78,7 @@ func (r *Report) Write(w io.Writer) error {
 	case r.DifferenceCount == 0:
 		fmt.Fprintf(&b, "projections: equal to a rebuild at seq %d (compared %s)\n", r.Checkpoint, r.Compared)
 	default:
-		fmt.Fprintf(&b, "projections: %d differences from a rebuild at seq %d (compared %s)\n", r.DifferenceCount, r.Checkpoint, r.Compared)
+		fmt.Fprintf(&b, "projections: %s from a rebuild at seq %d (compared %s)\n", count(r.DifferenceCount, "difference"), r.Checkpoint, r.Compared)
 	}
 	if r.OK() {
 		b.WriteString("OK\n")
@@ -87,6 +87,14 @@ func (r *Report) Write(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// count writes "1 problem", "2 problems".
+func count[N int | int64](n N, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // Verify checks the log and, with Options.Live or Options.Digest, the
@@ -265,9 +273,9 @@ func compareDigests(node *projections.Digest, rebuilt *projections.Store, differ
 		delete(theirs, id{p.Kind, p.DocType})
 		switch {
 		case !ok:
-			differ(fmt.Sprintf("%s: only rebuilt (%d keys)", name(p), p.Keys))
+			differ(fmt.Sprintf("%s: only rebuilt (%s)", name(p), count(p.Keys, "key")))
 		case q.SHA256 != p.SHA256:
-			differ(fmt.Sprintf("%s: %d keys on the node, %d rebuilt, contents differ", name(p), q.Keys, p.Keys))
+			differ(fmt.Sprintf("%s: %s on the node, %d rebuilt, contents differ", name(p), count(q.Keys, "key"), p.Keys))
 		default:
 			continue
 		}
@@ -275,7 +283,7 @@ func compareDigests(node *projections.Digest, rebuilt *projections.Store, differ
 	}
 	for _, q := range node.Parts {
 		if _, ok := theirs[id{q.Kind, q.DocType}]; ok {
-			differ(fmt.Sprintf("%s: only on the node (%d keys)", name(q), q.Keys))
+			differ(fmt.Sprintf("%s: only on the node (%s)", name(q), count(q.Keys, "key")))
 			found = true
 		}
 	}

@@ -123,7 +123,7 @@ func TestVerifyAlteredReadModel(t *testing.T) {
 	want := []string{
 		`document ToDo "a": field description: live "tampered", rebuilt "two"`,
 		"log: 9 messages up to seq 9: 7 document events on 3 documents, 2 claims and counters; every chain intact",
-		"projections: 1 differences from a rebuild at seq 9 (compared key by key)",
+		"projections: 1 difference from a rebuild at seq 9 (compared key by key)",
 		"FAILED",
 	}
 	if got := lines(reportText(t, r)); !slices.Equal(got, want) {
