@@ -2,10 +2,6 @@ package eventlog
 
 import (
 	"context"
-	"errors"
-	"fmt"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // ScanOptions bounds a [Log.Scan]. The zero value scans the whole stream.
@@ -38,17 +34,16 @@ func (l *Log) Scan(ctx context.Context, opts ScanOptions, fn func(*Msg) error) e
 	if from > to {
 		return nil
 	}
-	// An ordered read waits for messages that may never come: start one
-	// only when there is a message to read, at the first one.
-	first, err := l.firstFrom(ctx, from, opts.Subjects)
-	if err != nil || first == 0 || first > to {
-		return err
-	}
-	r, err := l.Read(ctx, first, opts.Subjects...)
+	r, err := l.Read(ctx, from, opts.Subjects...)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	// Next would wait for messages that may never come: the consumer's
+	// creation says how many match (after from) when it was made.
+	if info := r.cons.CachedInfo(); info != nil && info.NumPending == 0 {
+		return nil
+	}
 	for {
 		m, err := r.Next(ctx)
 		if err != nil {
@@ -66,27 +61,4 @@ func (l *Log) Scan(ctx context.Context, opts ScanOptions, fn func(*Msg) error) e
 			return nil
 		}
 	}
-}
-
-// firstFrom returns the sequence of the first message at or after from on
-// subjects matching one of filters (any subject when there are none), or
-// 0 when there is none.
-func (l *Log) firstFrom(ctx context.Context, from Seq, filters []string) (Seq, error) {
-	if len(filters) == 0 {
-		filters = []string{">"}
-	}
-	var first Seq
-	for _, f := range filters {
-		raw, err := l.stream.GetMsg(ctx, uint64(from), jetstream.WithGetMsgSubject(f))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("eventlog: first message on %s from %d: %w", f, from, err)
-		}
-		if s := Seq(raw.Sequence); first == 0 || s < first {
-			first = s
-		}
-	}
-	return first, nil
 }
