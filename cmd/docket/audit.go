@@ -148,7 +148,8 @@ func verifyCommand(ctx context.Context, args []string, getenv func(string) strin
 	}
 	defer s.close()
 	opts := audit.Options{Live: s.store, TempDir: tmp, MaxDifferences: maxDiffs}
-	if pebbleDir != "" { // DIR/pebble, if any, stays open: its lock keeps a node off DIR
+	same := s.store != nil && filepath.Clean(pebbleDir) == filepath.Join(src.data, "pebble")
+	if pebbleDir != "" && !same { // DIR/pebble, if any, stays open: its lock keeps a node off DIR
 		live, err := projections.Open(pebbleDir, projections.Options{ReadOnly: true, CacheSize: 32 << 20})
 		if err != nil {
 			return fmt.Errorf("%w (is a node using it?)", err)

@@ -91,6 +91,9 @@ func TestVerifyAndReplay(t *testing.T) {
 	if err != nil || !strings.HasSuffix(out, fmt.Sprintf("every chain intact\nprojections: equal to a rebuild at seq %d (compared key by key)\nOK\n", checkpoint)) {
 		t.Fatalf("verify of a clean directory: %v\n%s", err, out)
 	}
+	if out, err := docket(t, "verify", "--data", dir, "--pebble", filepath.Join(dir, "pebble")); err != nil {
+		t.Fatalf("verify --pebble of the directory's own store: %v\n%s", err, out)
+	}
 
 	for _, c := range []struct {
 		args []string
