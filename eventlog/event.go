@@ -56,9 +56,11 @@ type Event struct {
 	RenamedTo   string `msgpack:"renamed_to,omitempty"`
 }
 
-// Change is one changed top-level field: msgpack array [field, old, new].
+// Change is one changed top-level field. It is written as the msgpack map
+// {"Field", "Old", "New"} (the keys capitalised as here): every event in
+// every log has that form, so it stays, whatever a tidier encoding would
+// be (docs/events.md).
 type Change struct {
-	_     struct{} `msgpack:",as_array"`
 	Field string
 	Old   any
 	New   any
