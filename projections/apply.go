@@ -28,6 +28,10 @@ type batch struct {
 	last       eventlog.Seq
 	events     int
 	touched    map[string]bool // doctypes whose documents changed
+	// counts holds the counter changes of the batch, written once each
+	// at commit: a counter is read and written once per batch, not once
+	// per event.
+	counts map[string]int64
 }
 
 func (s *Store) newBatch() *batch {
@@ -95,15 +99,17 @@ func (ab *batch) applyEvent(seq eventlog.Seq, payload []byte, ev *eventlog.Event
 		ab.touched = map[string]bool{}
 	}
 	ab.touched[dt] = true
-	if _, err := getRecord(ab.b, dt, name); err == nil {
-		if err := ab.unindex(dt, name); err != nil {
+	// Version 1 starts a subject: there is nothing to unindex. Otherwise
+	// the reverse entry, which every live document has, says whether a
+	// version is live and holds its index entries.
+	if ev.Version > 1 {
+		existed, err := ab.unindex(dt, name)
+		if err != nil {
 			return err
 		}
-		if err := ab.addCount(countKey(dt, "", nil), -1); err != nil {
-			return err
+		if existed {
+			ab.addCount(countKey(dt, "", nil), -1)
 		}
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
 	}
 	var seqBuf [8]byte
 	binary.BigEndian.PutUint64(seqBuf[:], uint64(seq))
@@ -132,9 +138,7 @@ func (ab *batch) applyEvent(seq eventlog.Seq, payload []byte, ev *eventlog.Event
 		if err := ab.index(ab.reg[dt], dt, name, rec.Doc); err != nil {
 			return err
 		}
-		if err := ab.addCount(countKey(dt, "", nil), 1); err != nil {
-			return err
-		}
+		ab.addCount(countKey(dt, "", nil), 1)
 	}
 	if dt == "DocType" && !meta.IsCore(name) {
 		return ab.updateRegistry(name, rec.Doc, ev.Deleted())
@@ -279,9 +283,7 @@ func (ab *batch) index(d *meta.DocType, doctype, name string, doc map[string]any
 	for _, f := range d.CountedFields() {
 		ft, _ := d.FieldType(f)
 		k := countKey(doctype, f, IndexValue(ft, fieldValue(doc, f, name)))
-		if err := ab.addCount(k, 1); err != nil {
-			return err
-		}
+		ab.addCount(k, 1)
 		held = append(held, k)
 	}
 	v, err := msgpack.Marshal(held)
@@ -302,48 +304,69 @@ func fieldValue(doc map[string]any, field, name string) any {
 	return doc[field]
 }
 
-// unindex removes the index entries and counts a document holds.
-func (ab *batch) unindex(doctype, name string) error {
+// unindex removes the index entries and counts a document holds, and
+// reports whether it held any (whether a version of it was live).
+func (ab *batch) unindex(doctype, name string) (existed bool, err error) {
 	rk := reverseKey(doctype, name)
 	v, closer, err := ab.b.Get(rk)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	var held [][]byte
 	err = msgpack.Unmarshal(v, &held)
 	closer.Close()
 	if err != nil {
-		return fmt.Errorf("projections: reverse entry of %s %s: %w", doctype, name, err)
+		return false, fmt.Errorf("projections: reverse entry of %s %s: %w", doctype, name, err)
 	}
 	for _, k := range held {
 		switch k[0] {
 		case prefixIndex:
-			err = ab.b.Delete(k, nil)
+			if err := ab.b.Delete(k, nil); err != nil {
+				return false, err
+			}
 		case prefixCount:
-			err = ab.addCount(k, -1)
+			ab.addCount(k, -1)
+		}
+	}
+	return true, ab.b.Delete(rk, nil)
+}
+
+// addCount changes a counter by delta, at commit.
+func (ab *batch) addCount(key []byte, delta int64) {
+	if ab.counts == nil {
+		ab.counts = map[string]int64{}
+	}
+	ab.counts[string(key)] += delta
+}
+
+// writeCounts writes the batch's counter changes.
+func (ab *batch) writeCounts() error {
+	for key, delta := range ab.counts {
+		if delta == 0 {
+			continue
+		}
+		k := []byte(key)
+		n, err := getCount(ab.b, k)
+		if err != nil {
+			return err
+		}
+		n += delta
+		if n <= 0 {
+			err = ab.b.Delete(k, nil)
+		} else {
+			var buf [8]byte
+			binary.BigEndian.PutUint64(buf[:], uint64(n))
+			err = ab.b.Set(k, buf[:], nil)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	return ab.b.Delete(rk, nil)
-}
-
-func (ab *batch) addCount(key []byte, delta int64) error {
-	n, err := getCount(ab.b, key)
-	if err != nil {
-		return err
-	}
-	n += delta
-	if n <= 0 {
-		return ab.b.Delete(key, nil)
-	}
-	var buf [8]byte
-	binary.BigEndian.PutUint64(buf[:], uint64(n))
-	return ab.b.Set(key, buf[:], nil)
+	ab.counts = nil
+	return nil
 }
 
 // updateRegistry applies a DocType document to the batch's registry and
@@ -407,6 +430,11 @@ func (ab *batch) reindex(d *meta.DocType) error {
 	if err := it.Close(); err != nil {
 		return err
 	}
+	// Pending counter changes first: the range delete below then clears
+	// them with the rest.
+	if err := ab.writeCounts(); err != nil {
+		return err
+	}
 	for _, p := range [][]byte{doctypePrefix(prefixIndex, d.Name), doctypePrefix(prefixCount, d.Name), doctypePrefix(prefixReverse, d.Name)} {
 		if err := ab.b.DeleteRange(p, keys.PrefixEnd(p), nil); err != nil {
 			return err
@@ -417,15 +445,18 @@ func (ab *batch) reindex(d *meta.DocType) error {
 			return err
 		}
 	}
-	if len(docs) == 0 {
-		return nil
+	if len(docs) > 0 {
+		ab.addCount(countKey(d.Name, "", nil), int64(len(docs)))
 	}
-	return ab.addCount(countKey(d.Name, "", nil), int64(len(docs)))
+	return nil
 }
 
 // commit writes the checkpoint into the batch and commits it without
 // fsync: the log is the durable copy, and a lost tail is re-applied.
 func (ab *batch) commit() error {
+	if err := ab.writeCounts(); err != nil {
+		return err
+	}
 	var buf [8]byte
 	binary.BigEndian.PutUint64(buf[:], uint64(ab.last))
 	if err := ab.b.Set(checkpointKey, buf[:], nil); err != nil {
