@@ -158,6 +158,10 @@ func (ab *batch) put(key []byte, rec *Record) error {
 	return ab.b.Set(key, v, nil)
 }
 
+// CompositeName names a composite index among a doctype's indexes: its
+// fields joined by commas, which no field name contains.
+func CompositeName(cols []string) string { return strings.Join(cols, ",") }
+
 // indexKey builds i(doctype, field, value, name).
 func indexKey(doctype, field string, value any, name string) []byte {
 	k := indexPrefix(doctype, field)
@@ -280,6 +284,18 @@ func (ab *batch) index(d *meta.DocType, doctype, name string, doc map[string]any
 		}
 		held = append(held, k)
 	}
+	for _, cols := range d.Indexes {
+		k := indexPrefix(doctype, CompositeName(cols))
+		for _, f := range cols {
+			ft, _ := d.FieldType(f)
+			k = appendIndexValue(k, IndexValue(ft, fieldValue(doc, f, name)))
+		}
+		k = keys.AppendString(k, name)
+		if err := ab.b.Set(k, nil, nil); err != nil {
+			return err
+		}
+		held = append(held, k)
+	}
 	for _, f := range d.CountedFields() {
 		ft, _ := d.FieldType(f)
 		k := countKey(doctype, f, IndexValue(ft, fieldValue(doc, f, name)))
@@ -390,14 +406,19 @@ func (ab *batch) updateRegistry(name string, doc map[string]any, deleted bool) e
 	}
 	ab.reg[name] = d
 	if old != nil && slices.Equal(old.IndexedFields(), d.IndexedFields()) &&
-		slices.Equal(old.CountedFields(), d.CountedFields()) && fieldTypesEqual(old, d) {
+		slices.Equal(old.CountedFields(), d.CountedFields()) && fieldTypesEqual(old, d) &&
+		slices.EqualFunc(old.Indexes, d.Indexes, slices.Equal) {
 		return nil
 	}
 	return ab.reindex(d)
 }
 
 func fieldTypesEqual(a, b *meta.DocType) bool {
-	for _, f := range a.IndexedFields() {
+	fields := a.IndexedFields()
+	for _, cols := range a.Indexes {
+		fields = append(fields, cols...)
+	}
+	for _, f := range fields {
 		ta, _ := a.FieldType(f)
 		tb, _ := b.FieldType(f)
 		if ta != tb {

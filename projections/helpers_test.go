@@ -841,6 +841,20 @@ func checkInvariants(t testing.TB, n *node, m *model) {
 			want[string(key)] = ""
 			held = append(held, renderKey(key))
 		}
+		for _, cols := range d.Indexes {
+			key := tupleKey('i', k.doctype, strings.Join(cols, ","))
+			for _, f := range cols {
+				ft, _ := d.FieldType(f)
+				v := st.doc[f]
+				if f == meta.FieldName && v == nil {
+					v = k.name
+				}
+				key = appendExpValue(key, expIndexValue(t, ft, v))
+			}
+			key = keys.AppendString(key, k.name)
+			want[string(key)] = ""
+			held = append(held, renderKey(key))
+		}
 		for _, f := range d.CountedFields() {
 			ft, _ := d.FieldType(f)
 			key := appendExpValue(tupleKey('c', k.doctype, f), expIndexValue(t, ft, st.doc[f]))
@@ -946,8 +960,8 @@ func schemaSig(d *meta.DocType) string {
 		fields = append(fields, f.Fieldname+":"+f.Fieldtype+":"+f.Options)
 	}
 	f, desc := d.Sort()
-	return fmt.Sprintf("%s indexed=%v counted=%v fields=%v sort=%s/%v autoname=%q table=%v",
-		d.Name, d.IndexedFields(), d.CountedFields(), fields, f, desc, d.Autoname, d.IsTable)
+	return fmt.Sprintf("%s indexed=%v counted=%v composite=%v fields=%v sort=%s/%v autoname=%q table=%v",
+		d.Name, d.IndexedFields(), d.CountedFields(), d.Indexes, fields, f, desc, d.Autoname, d.IsTable)
 }
 
 // registrySig summarises a whole registry.

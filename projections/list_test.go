@@ -34,6 +34,7 @@ var orderItemDocType = map[string]any{
 var orderDocType = map[string]any{
 	"module": "Selling", "autoname": "Prompt", "is_submittable": int64(1),
 	"sort_field": "modified", "sort_order": "DESC",
+	"indexes": `[["urgent", "customer", "due"], ["status", "title", "qty"]]`,
 	"fields": []any{
 		map[string]any{"fieldname": "status", "fieldtype": "Select", "options": "Draft\nOpen\nClosed"},
 		map[string]any{"fieldname": "customer", "fieldtype": "Link", "options": "Customer"},
@@ -518,6 +519,30 @@ func listCases(customers map[string]map[string]any) []listCase {
 			q:    q{fields: `["name"]`, filters: `[["status","=","Open"],["urgent","=",1]]`},
 			ref:  ref{where: func(r refRow) bool { return text(r.doc["status"]) == "open" && num(r.doc["urgent"]) == 1 }},
 			plan: "index lookup Sales Order."},
+
+		// Composite indexes.
+		{name: "composite: two equalities ordered by the next column, paged",
+			q: q{fields: `["name","urgent","customer","due"]`, filters: `[["urgent","=",1],["customer","=","ACME"]]`, order: "due desc", start: 1, limit: 3},
+			ref: ref{where: func(r refRow) bool { return num(r.doc["urgent"]) == 1 && text(r.doc["customer"]) == "acme" },
+				order: []refKey{{f("due"), true}}, cols: cols(f("name"), f("urgent"), f("customer"), f("due"))},
+			plan: "ordered scan of composite index Sales Order(urgent,customer,due) with 2 equalities desc"},
+		{name: "composite: one equality ordered by the next column, asc, with ties",
+			q: q{fields: `["name","status","title"]`, filters: `[["status","=","Open"]]`, order: "title asc, name desc", limit: 4},
+			ref: ref{where: func(r refRow) bool { return text(r.doc["status"]) == "open" },
+				order: []refKey{{f("title"), false}, {f("name"), true}}, cols: cols(f("name"), f("status"), f("title"))},
+			plan: "ordered scan of composite index Sales Order(status,title,qty) with 1 equalities asc"},
+		{name: "composite: equalities and a further filter",
+			q: q{fields: `["name"]`, filters: `[["urgent","=",1],["customer","=","Globex"],["qty",">",1]]`, order: "due asc", limit: 5},
+			ref: ref{where: func(r refRow) bool {
+				return num(r.doc["urgent"]) == 1 && text(r.doc["customer"]) == "globex" && num(r.doc["qty"]) > 1
+			}, order: []refKey{{f("due"), false}}},
+			plan: "ordered scan of composite index Sales Order(urgent,customer,due)"},
+		{name: "composite: all columns equal, unordered lookup",
+			q: q{fields: `["name","qty"]`, filters: `[["status","=","Closed"],["title","=","beta"],["qty","=",2]]`},
+			ref: ref{where: func(r refRow) bool {
+				return text(r.doc["status"]) == "closed" && text(r.doc["title"]) == "beta" && num(r.doc["qty"]) == 2
+			}, cols: cols(f("name"), f("qty"))},
+			plan: "index lookup Sales Order.status,title,qty"},
 
 		// Ordering and paging.
 		{name: "default order, paged: ordered scan of modified",

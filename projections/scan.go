@@ -24,10 +24,25 @@ type indexRange struct {
 // candidates is an index access path: ranges whose keys name candidate
 // documents, and the estimated number of keys.
 type candidates struct {
-	field  string
+	field  string // the index: a field, or a composite index's name
 	ranges []indexRange
 	est    int
 	exact  bool // est is a count, not a capped estimate
+	// An index key holds, after its first prefixLen bytes, values
+	// encoded values and then the document name.
+	prefixLen, values int
+}
+
+// composite is an access path on a composite index: one equality value
+// for each of its first eq columns, and whether the next column is the
+// query's first sort key (then the range is in the query's order).
+type composite struct {
+	name   string
+	cols   []string
+	eq     int
+	prefix []byte // the index prefix and the equality values
+	orders bool
+	est    int // keys in the range (capped)
 }
 
 // run evaluates the query and returns the matching rows, sorted. For a
@@ -50,10 +65,33 @@ func (ex *executor) run(ctx context.Context, countOnly bool) ([]*row, error) {
 		want = ex.q.Start + ex.q.Limit
 	}
 	ordered := !countOnly && len(ex.order) > 0 && ex.order[0].alias < 0 && ex.order[0].src.table == nil &&
-		ex.order[0].src.link == nil && slices.Contains(ex.d.IndexedFields(), ex.order[0].src.field)
+		ex.order[0].src.link == nil
+	comps := ex.composites(ordered)
+	for i := range comps {
+		c := &comps[i]
+		cand := &candidates{field: c.name, ranges: []indexRange{{c.prefix, keys.PrefixEnd(c.prefix)}},
+			prefixLen: len(c.prefix), values: len(c.cols) - c.eq}
+		n, exact, err := ex.estimate(cand.ranges)
+		if err != nil {
+			return nil, err
+		}
+		cand.est, cand.exact, c.est = n, exact, n
+		if best == nil || cand.est < best.est {
+			best = cand
+		}
+	}
+	ordered = ordered && slices.Contains(ex.d.IndexedFields(), ex.order[0].src.field)
 
 	// Cost, in documents read: an index lookup reads its candidates; an
-	// ordered scan reads about want/selectivity documents.
+	// ordered scan reads about want/selectivity documents; a composite
+	// index whose next column is the sort key reads about want, at most
+	// its range.
+	var inOrder *composite
+	for i := range comps {
+		if c := &comps[i]; c.orders && want > 0 && (inOrder == nil || c.eq > inOrder.eq) {
+			inOrder = c
+		}
+	}
 	useOrdered := false
 	if ordered && want > 0 {
 		scanCost := int64(want)
@@ -64,8 +102,13 @@ func (ex *executor) run(ctx context.Context, countOnly bool) ([]*row, error) {
 	}
 	var rows []*row
 	switch {
+	case inOrder != nil && (best == nil || min(want, inOrder.est) <= best.est):
+		rows, err = ex.orderedScan(ctx, want, inOrder.prefix, len(inOrder.cols)-inOrder.eq,
+			fmt.Sprintf("ordered scan of composite index %s(%s) with %d equalities", ex.d.Name, inOrder.name, inOrder.eq))
 	case useOrdered:
-		rows, err = ex.orderedScan(ctx, want)
+		k := ex.order[0]
+		rows, err = ex.orderedScan(ctx, want, indexPrefix(ex.d.Name, k.src.field), 1,
+			fmt.Sprintf("ordered scan of index %s.%s", ex.d.Name, k.src.field))
 	case best != nil:
 		rows, err = ex.lookup(ctx, best)
 		if err == nil && !countOnly {
@@ -93,8 +136,8 @@ func (ex *executor) bestCandidates() (*candidates, error) {
 		if c.src.table != nil || c.src.link != nil || !slices.Contains(indexed, c.src.field) {
 			continue
 		}
-		cand := &candidates{field: c.src.field}
 		prefix := indexPrefix(ex.d.Name, c.src.field)
+		cand := &candidates{field: c.src.field, prefixLen: len(prefix), values: 1}
 		if vals := eqValues(c); len(vals) > 0 {
 			for _, v := range vals {
 				p := appendIndexValue(bytes.Clone(prefix), v)
@@ -133,6 +176,45 @@ func (ex *executor) bestCandidates() (*candidates, error) {
 	return best, nil
 }
 
+// composites lists the composite indexes whose first columns have one
+// equality value each among the AND conditions. ordered says whether the
+// query's first sort key is a plain field (a composite index can give its
+// order).
+func (ex *executor) composites(ordered bool) []composite {
+	var out []composite
+	for _, cols := range ex.d.Indexes {
+		c := composite{name: CompositeName(cols), cols: cols, prefix: indexPrefix(ex.d.Name, CompositeName(cols))}
+		for _, col := range cols {
+			v, ok := ex.equality(col)
+			if !ok {
+				break
+			}
+			c.prefix = appendIndexValue(c.prefix, v)
+			c.eq++
+		}
+		if c.eq == 0 {
+			continue
+		}
+		c.orders = ordered && c.eq < len(cols) && cols[c.eq] == ex.order[0].src.field
+		out = append(out, c)
+	}
+	return out
+}
+
+// equality returns the one value an AND condition requires of a main
+// document field, if there is such a condition.
+func (ex *executor) equality(field string) (any, bool) {
+	for _, c := range ex.and {
+		if c.src.table != nil || c.src.link != nil || c.src.field != field {
+			continue
+		}
+		if vals := eqValues(c); len(vals) == 1 {
+			return vals[0], true
+		}
+	}
+	return nil, false
+}
+
 // estimate counts the keys in the ranges, up to estimateCap.
 func (ex *executor) estimate(ranges []indexRange) (int, bool, error) {
 	n := 0
@@ -155,11 +237,24 @@ func (ex *executor) estimate(ranges []indexRange) (int, bool, error) {
 	return n, true, nil
 }
 
-// nameOfIndexKey decodes the document name at the end of an index key.
+// nameOfIndexKey decodes the value and the document name at the end of a
+// field's index key.
 func nameOfIndexKey(prefixLen int, k []byte) (value []byte, name string, err error) {
-	_, rest, err := keys.DecodeOne(k[prefixLen:])
-	if err != nil {
-		return nil, "", err
+	return nameAfterValues(prefixLen, 1, k)
+}
+
+// nameAfterValues decodes an index key after its prefix: n values (the
+// first returned, encoded) and the document name.
+func nameAfterValues(prefixLen, n int, k []byte) (first []byte, name string, err error) {
+	rest := k[prefixLen:]
+	for i := 0; i < n; i++ {
+		before := rest
+		if _, rest, err = keys.DecodeOne(rest); err != nil {
+			return nil, "", err
+		}
+		if i == 0 {
+			first = before[:len(before)-len(rest)]
+		}
 	}
 	v, _, err := keys.DecodeOne(rest)
 	if err != nil {
@@ -169,13 +264,12 @@ func nameOfIndexKey(prefixLen int, k []byte) (value []byte, name string, err err
 	if !ok {
 		return nil, "", fmt.Errorf("projections: index key without a name")
 	}
-	return k[prefixLen : len(k)-len(rest)], s, nil
+	return first, s, nil
 }
 
 // lookup reads the documents an index access path names.
 func (ex *executor) lookup(ctx context.Context, c *candidates) ([]*row, error) {
 	ex.plan = append(ex.plan, fmt.Sprintf("index lookup %s.%s (%d keys)", ex.d.Name, c.field, c.est))
-	prefixLen := len(indexPrefix(ex.d.Name, c.field))
 	seen := map[string]bool{}
 	var rows []*row
 	for _, r := range c.ranges {
@@ -184,7 +278,7 @@ func (ex *executor) lookup(ctx context.Context, c *candidates) ([]*row, error) {
 			return nil, err
 		}
 		for it.First(); it.Valid(); it.Next() {
-			_, name, err := nameOfIndexKey(prefixLen, it.Key())
+			_, name, err := nameAfterValues(c.prefixLen, c.values, it.Key())
 			if err != nil {
 				it.Close()
 				return nil, err
@@ -210,13 +304,13 @@ func (ex *executor) lookup(ctx context.Context, c *candidates) ([]*row, error) {
 	return rows, nil
 }
 
-// orderedScan walks the index of the first sort key in order and stops
-// once it has want rows and the first key's value changes (the rows that
-// tie on it are sorted by the remaining keys).
-func (ex *executor) orderedScan(ctx context.Context, want int) ([]*row, error) {
+// orderedScan walks an index range whose keys are in the order of the
+// first sort key (its value is the first of the values each key holds
+// after the prefix) and stops once it has want rows and that value
+// changes (the rows that tie on it are sorted by the remaining keys).
+func (ex *executor) orderedScan(ctx context.Context, want int, prefix []byte, values int, what string) ([]*row, error) {
 	k := ex.order[0]
-	ex.plan = append(ex.plan, fmt.Sprintf("ordered scan of index %s.%s %s (want %d rows)", ex.d.Name, k.src.field, dir(k.desc), want))
-	prefix := indexPrefix(ex.d.Name, k.src.field)
+	ex.plan = append(ex.plan, fmt.Sprintf("%s %s (want %d rows)", what, dir(k.desc), want))
 	it, err := ex.snap.NewIter(prefixRange(prefix))
 	if err != nil {
 		return nil, err
@@ -231,7 +325,7 @@ func (ex *executor) orderedScan(ctx context.Context, want int) ([]*row, error) {
 		step, valid = it.Prev, it.Last()
 	}
 	for ; valid; valid = step() {
-		value, name, err := nameOfIndexKey(len(prefix), it.Key())
+		value, name, err := nameAfterValues(len(prefix), values, it.Key())
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -128,6 +129,10 @@ type DocType struct {
 	SortOrder     string
 	TitleField    string
 	SearchFields  string
+	// Indexes are the composite indexes the DocType declares (docket's
+	// "indexes" extension): each a list of two or more fields, in key
+	// order.
+	Indexes [][]string
 	// Core marks the meta doctypes (DocType, DocField, DocPerm): their
 	// schema is fixed in code and unknown properties are ignored.
 	Core bool
@@ -347,7 +352,83 @@ func Parse(doc map[string]any) (*DocType, error) {
 	if err := d.index(); err != nil {
 		return nil, err
 	}
+	indexes, err := parseIndexes(d, doc["indexes"])
+	if err != nil {
+		return nil, err
+	}
+	d.Indexes = indexes
 	return d, nil
+}
+
+// Composite index limits.
+const (
+	MaxIndexes      = 8
+	MaxIndexColumns = 5
+)
+
+// parseIndexes reads the "indexes" property: a JSON list (or its text)
+// of field lists. Each field must hold a single value (a standard field
+// or a field of the DocType that is not a table, text blob or password).
+func parseIndexes(d *DocType, v any) ([][]string, error) {
+	if s, ok := v.(string); ok {
+		if strings.TrimSpace(s) == "" {
+			return nil, nil
+		}
+		var parsed any
+		if err := json.Unmarshal([]byte(s), &parsed); err != nil {
+			return nil, fmt.Errorf("Indexes must be a JSON list of field lists: %v", err)
+		}
+		v = parsed
+	}
+	if v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("Indexes must be a list of field lists, e.g. [[\"status\", \"modified\"]]")
+	}
+	if len(list) > MaxIndexes {
+		return nil, fmt.Errorf("a DocType declares at most %d indexes", MaxIndexes)
+	}
+	var out [][]string
+	seen := map[string]bool{}
+	for _, item := range list {
+		cols, ok := item.([]any)
+		if !ok || len(cols) < 2 || len(cols) > MaxIndexColumns {
+			return nil, fmt.Errorf("each index is a list of 2 to %d field names, not %v", MaxIndexColumns, item)
+		}
+		var fields []string
+		used := map[string]bool{}
+		for _, c := range cols {
+			name, _ := c.(string)
+			ft, ok := d.FieldType(name)
+			if !ok || name == "" || !HasValue(ft) || ft == Password || kinds[ft] == KindTable || isBlob(ft) {
+				return nil, fmt.Errorf("index field %v is not a single-value field of %s", c, d.Name)
+			}
+			if used[name] {
+				return nil, fmt.Errorf("index field %q appears twice in one index", name)
+			}
+			used[name] = true
+			fields = append(fields, name)
+		}
+		key := strings.Join(fields, ",")
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, fields)
+	}
+	return out, nil
+}
+
+// isBlob reports whether a field type holds long text, which an index
+// would only cut.
+func isBlob(ft string) bool {
+	switch ft {
+	case Text, LongText, TextEditor, Code, HTMLEditor, MarkdownEditor, JSON:
+		return true
+	}
+	return false
 }
 
 // index checks the fields and builds the name lookup.
