@@ -181,6 +181,13 @@ func (tx *Tx) nameNew(ctx context.Context, d *meta.DocType, doc, in map[string]a
 		if err := checkName(d, name); err != nil {
 			return nil, projections.Head{}, err
 		}
+		random := (d.Autoname == "" || d.Autoname == "hash") && (clientName == nil || clientName == "")
+		if random && !tx.fresh && projections.NameString(doc["amended_from"]) == "" {
+			// A fresh random name is new: no read. The append expects an
+			// empty subject, so the rare collision is a conflict, and the
+			// retry reads the log and draws again.
+			return name, projections.Head{}, nil
+		}
 		existing, head, err := tx.read(ctx, d.Name, projections.NameString(name))
 		if err != nil {
 			return nil, projections.Head{}, err
@@ -188,7 +195,7 @@ func (tx *Tx) nameNew(ctx context.Context, d *meta.DocType, doc, in map[string]a
 		if existing == nil {
 			return name, head, nil
 		}
-		if (d.Autoname == "" || d.Autoname == "hash") && attempt < 3 {
+		if random && attempt < 3 {
 			continue // a random name collided: draw again
 		}
 		return nil, projections.Head{}, &Error{Exc: DuplicateEntryError, Title: "Duplicate Name",
