@@ -742,7 +742,7 @@ func (s *Service) userActive(ctx context.Context, user string, issued time.Time)
 	if err != nil || !st.Exists || !st.Enabled {
 		return false, err
 	}
-	rec, err := s.userRecord(ctx, user)
+	rec, err := s.userRecord(ctx, user, false)
 	if err != nil {
 		return false, err
 	}

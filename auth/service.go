@@ -75,6 +75,11 @@ type Options struct {
 	// OAuthMaxBytes bounds the OAuth bucket; default 256 MiB. When it is
 	// full, new codes and tokens are refused until expired ones are swept.
 	OAuthMaxBytes int64
+	// CacheTTL is how long secrets and sessions read from their buckets
+	// are reused: a write made on another node (a logout, a replaced API
+	// secret) takes effect here within it; this node's own writes at once.
+	// Default 1 s; negative: no cache.
+	CacheTTL time.Duration
 }
 
 // Service stores secrets and sessions and authenticates requests.
@@ -89,6 +94,8 @@ type Service struct {
 	hashSlots chan struct{}
 	oauth     *oauthState
 	oauthKV   jetstream.KeyValue
+	// Recently read secrets and sessions, by bucket key.
+	secretCache, sessionCache *cache
 }
 
 // New opens (creating if needed) the secrets and sessions buckets.
@@ -101,6 +108,9 @@ func New(ctx context.Context, js jetstream.JetStream, users Users, opts Options)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.CacheTTL == 0 {
+		opts.CacheTTL = time.Second
 	}
 	secrets, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: SecretsBucket, Description: "docket password hashes, API secret hashes and Password field values",
@@ -131,7 +141,8 @@ func New(ctx context.Context, js jetstream.JetStream, users Users, opts Options)
 		return nil, err
 	}
 	return &Service{secrets: secrets, sessions: sessions, users: users, opts: opts, dummy: dummy,
-		hashSlots: make(chan struct{}, runtime.NumCPU()), oauth: newOAuthState(), oauthKV: oauthKV}, nil
+		hashSlots: make(chan struct{}, runtime.NumCPU()), oauth: newOAuthState(), oauthKV: oauthKV,
+		secretCache: newCache(opts.CacheTTL), sessionCache: newCache(opts.CacheTTL)}, nil
 }
 
 // key makes a bucket key from parts (base64url keeps any text valid).
@@ -154,6 +165,14 @@ func randomHex(n int) string {
 }
 
 func (s *Service) get(ctx context.Context, k string) ([]byte, error) {
+	if v, ok := s.secretCache.get(k); ok {
+		return v, nil
+	}
+	return s.getFresh(ctx, k)
+}
+
+// getFresh reads a secrets-bucket key from the bucket, not the cache.
+func (s *Service) getFresh(ctx context.Context, k string) ([]byte, error) {
 	e, err := s.secrets.Get(ctx, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, nil
@@ -161,7 +180,18 @@ func (s *Service) get(ctx context.Context, k string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: read secret: %w", err)
 	}
+	s.secretCache.put(k, e.Value())
 	return e.Value(), nil
+}
+
+// putSecret writes a secrets-bucket key through the cache.
+func (s *Service) putSecret(ctx context.Context, k string, v []byte) error {
+	s.secretCache.drop(k)
+	if _, err := s.secrets.Put(ctx, k, v); err != nil {
+		return err
+	}
+	s.secretCache.put(k, v)
+	return nil
 }
 
 // userRecord is what the secrets bucket holds per user.
@@ -173,9 +203,15 @@ type userRecord struct {
 	ValidAfter time.Time `json:"valid_after"`
 }
 
-func (s *Service) userRecord(ctx context.Context, user string) (userRecord, error) {
+// userRecord reads a user's record, from the cache unless fresh (a
+// read-modify-write, a password check).
+func (s *Service) userRecord(ctx context.Context, user string, fresh bool) (userRecord, error) {
 	var rec userRecord
-	v, err := s.get(ctx, key("user", user))
+	get := s.get
+	if fresh {
+		get = s.getFresh
+	}
+	v, err := get(ctx, key("user", user))
 	if err != nil || v == nil {
 		return rec, err
 	}
@@ -187,7 +223,7 @@ func (s *Service) userRecord(ctx context.Context, user string) (userRecord, erro
 
 func (s *Service) putUserRecord(ctx context.Context, user string, rec userRecord) error {
 	v, _ := json.Marshal(rec)
-	if _, err := s.secrets.Put(ctx, key("user", user), v); err != nil {
+	if err := s.putSecret(ctx, key("user", user), v); err != nil {
 		return fmt.Errorf("auth: store user record: %w", err)
 	}
 	return nil
@@ -238,7 +274,7 @@ func (s *Service) SetSecret(ctx context.Context, doctype, name, field, value str
 	if value == "" {
 		return s.purge(ctx, key("field", doctype, name, field))
 	}
-	if _, err := s.secrets.Put(ctx, key("field", doctype, name, field), []byte(value)); err != nil {
+	if err := s.putSecret(ctx, key("field", doctype, name, field), []byte(value)); err != nil {
 		return fmt.Errorf("auth: store secret: %w", err)
 	}
 	return nil
@@ -269,7 +305,7 @@ func (s *Service) ForgetSecrets(ctx context.Context, doctype, name string, field
 // disabled; enabling it again does not bring them back). The password
 // stays.
 func (s *Service) EndSessions(ctx context.Context, user string) error {
-	rec, err := s.userRecord(ctx, user)
+	rec, err := s.userRecord(ctx, user, true)
 	if err != nil {
 		return err
 	}
@@ -278,6 +314,7 @@ func (s *Service) EndSessions(ctx context.Context, user string) error {
 }
 
 func (s *Service) purge(ctx context.Context, k string) error {
+	s.secretCache.drop(k)
 	err := s.secrets.Purge(ctx, k)
 	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("auth: remove secret: %w", err)
@@ -303,7 +340,7 @@ func (s *Service) Login(ctx context.Context, login, password string) (string, er
 	}
 	hash := s.dummy
 	if found {
-		rec, err := s.userRecord(ctx, user)
+		rec, err := s.userRecord(ctx, user, true)
 		if err != nil {
 			return "", err
 		}
@@ -359,7 +396,7 @@ func (s *Service) SetAPISecret(ctx context.Context, apiKeyID, user string) (stri
 	secret := randomHex(16)
 	sum := sha256.Sum256([]byte(secret))
 	v, _ := json.Marshal(apiKey{User: user, Secret: hex.EncodeToString(sum[:])})
-	if _, err := s.secrets.Put(ctx, key("apikey", apiKeyID), v); err != nil {
+	if err := s.putSecret(ctx, key("apikey", apiKeyID), v); err != nil {
 		return "", fmt.Errorf("auth: store api key: %w", err)
 	}
 	return secret, nil
@@ -369,20 +406,41 @@ func (s *Service) SetAPISecret(ctx context.Context, apiKeyID, user string) (stri
 // anything long is refused before it reaches the key-value store.
 const maxAPIKeyLen = 64
 
+// storedKey reads an API key's record (from the bucket when fresh). A
+// missing key reads as a record no secret matches.
+func (s *Service) storedKey(ctx context.Context, k string, fresh bool) (apiKey, error) {
+	get := s.get
+	if fresh {
+		get = s.getFresh
+	}
+	v, err := get(ctx, key("apikey", k))
+	if err != nil {
+		return apiKey{}, err
+	}
+	var stored apiKey
+	if v == nil || json.Unmarshal(v, &stored) != nil {
+		stored.Secret = strings.Repeat("0", sha256.Size*2) // compare anyway: same time
+	}
+	return stored, nil
+}
+
 // CheckAPIKey returns the user of an API key and secret.
 func (s *Service) CheckAPIKey(ctx context.Context, k, secret string) (string, error) {
 	if k == "" || secret == "" || len(k) > maxAPIKeyLen || len(secret) > 512 {
 		return "", ErrBadCredentials
 	}
-	v, err := s.get(ctx, key("apikey", k))
+	sum := sha256.Sum256([]byte(secret))
+	got := hex.EncodeToString(sum[:])
+	stored, err := s.storedKey(ctx, k, false)
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256([]byte(secret))
-	got := hex.EncodeToString(sum[:])
-	var stored apiKey
-	if v == nil || json.Unmarshal(v, &stored) != nil {
-		stored.Secret = strings.Repeat("0", len(got)) // compare anyway: same time
+	if subtle.ConstantTimeCompare([]byte(got), []byte(stored.Secret)) != 1 {
+		// The cached secret may be one replaced on another node: ask the
+		// bucket before refusing.
+		if stored, err = s.storedKey(ctx, k, true); err != nil {
+			return "", err
+		}
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(stored.Secret)) != 1 || stored.User == "" {
 		return "", ErrBadCredentials

@@ -44,9 +44,12 @@ func (s *Service) NewSession(ctx context.Context, user string) (*Session, error)
 
 func (s *Service) putSession(ctx context.Context, sess *Session) error {
 	v, _ := json.Marshal(sess)
-	if _, err := s.sessions.Put(ctx, sessionKey(sess.ID), v); err != nil {
+	k := sessionKey(sess.ID)
+	s.sessionCache.drop(k)
+	if _, err := s.sessions.Put(ctx, k, v); err != nil {
 		return fmt.Errorf("auth: store session: %w", err)
 	}
+	s.sessionCache.put(k, v)
 	return nil
 }
 
@@ -59,16 +62,25 @@ func (s *Service) Session(ctx context.Context, sid string) (*Session, error) {
 	if sid == "" || len(sid) > 128 {
 		return nil, ErrNoSession
 	}
-	e, err := s.sessions.Get(ctx, sessionKey(sid))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, ErrNoSession
-	}
-	if err != nil {
-		return nil, fmt.Errorf("auth: read session: %w", err)
+	k := sessionKey(sid)
+	v, ok := s.sessionCache.get(k)
+	if !ok {
+		e, err := s.sessions.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, ErrNoSession
+		}
+		if err != nil {
+			return nil, fmt.Errorf("auth: read session: %w", err)
+		}
+		v = e.Value()
+		s.sessionCache.put(k, v)
 	}
 	sess := &Session{ID: sid}
-	if err := json.Unmarshal(e.Value(), sess); err != nil {
+	if err := json.Unmarshal(v, sess); err != nil {
 		return nil, ErrNoSession
+	}
+	if time.Since(sess.LastActive) > s.opts.SessionTTL {
+		return nil, ErrNoSession // expired in the bucket (TTL), still cached
 	}
 	if time.Since(sess.LastActive) > refreshAfter {
 		sess.LastActive = time.Now().UTC()
@@ -86,7 +98,7 @@ func (s *Service) sessionValid(ctx context.Context, sess *Session) (bool, error)
 	if err != nil || !st.Enabled {
 		return false, err
 	}
-	rec, err := s.userRecord(ctx, sess.User)
+	rec, err := s.userRecord(ctx, sess.User, false)
 	if err != nil {
 		return false, err
 	}
@@ -98,6 +110,7 @@ func (s *Service) EndSession(ctx context.Context, sid string) error {
 	if sid == "" {
 		return nil
 	}
+	s.sessionCache.drop(sessionKey(sid))
 	err := s.sessions.Purge(ctx, sessionKey(sid))
 	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("auth: end session: %w", err)
