@@ -50,6 +50,7 @@ type Docs struct {
 	opts    Options
 	hooks   hooks
 	scripts scripts
+	access  accessCache
 }
 
 // NewDocs returns the command side over a log and this node's store.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"docket/projections"
 	"docket/projections/meta"
@@ -73,7 +74,7 @@ type userPerm struct {
 // access returns the transaction user's access, loading it on first use.
 func (tx *Tx) access(ctx context.Context) (*access, error) {
 	if tx.acc == nil {
-		a, err := tx.docs.accessOf(ctx, tx.user)
+		a, err := tx.docs.cachedAccess(ctx, tx.user)
 		if err != nil {
 			return nil, err
 		}
@@ -81,6 +82,48 @@ func (tx *Tx) access(ctx context.Context) (*access, error) {
 		tx.acc = a
 	}
 	return tx.acc, nil
+}
+
+// accessCache keeps users' access (roles, User Permissions) while the
+// documents it is read from are unchanged: reading a User document and
+// listing its User Permissions on every request is most of a read's
+// cost otherwise.
+type accessCache struct {
+	mu    sync.Mutex
+	stamp [3]uint64 // the store's change counts of User, User Permission, DocType
+	m     map[string]*access
+}
+
+// maxCachedAccess bounds the cache: past it, it starts over.
+const maxCachedAccess = 10_000
+
+// cachedAccess returns a copy of a user's access, from the cache when
+// nothing it depends on changed since it was read. The change counts are
+// read before the documents, so a change that lands in between leaves
+// the entry already stale, never stale for good.
+func (d *Docs) cachedAccess(ctx context.Context, user string) (*access, error) {
+	stamp := [3]uint64{d.store.Changes("User"), d.store.Changes(UserPermissionDocType), d.store.Changes("DocType")}
+	c := &d.access
+	c.mu.Lock()
+	if c.stamp != stamp || c.m == nil || len(c.m) >= maxCachedAccess {
+		c.m, c.stamp = map[string]*access{}, stamp
+	}
+	cached := c.m[user]
+	c.mu.Unlock()
+	if cached == nil {
+		a, err := d.accessOf(ctx, user)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if c.stamp == stamp {
+			c.m[user] = a
+		}
+		c.mu.Unlock()
+		cached = a
+	}
+	cp := *cached // the maps are read-only once built
+	return &cp, nil
 }
 
 // accessOf reads a user's roles and User Permissions.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 
 	"docket/auth"
 
@@ -14,7 +15,24 @@ import (
 
 // Users answers auth's questions about User documents from this node's
 // projections.
-type Users struct{ Store *projections.Store }
+type Users struct {
+	Store *projections.Store
+	cache *userStates
+}
+
+// NewUsers returns the users of a store, with a cache of what auth reads
+// of them on every request.
+func NewUsers(store *projections.Store) Users {
+	return Users{Store: store, cache: &userStates{}}
+}
+
+// userStates caches auth's view of User documents while no User
+// document changed (the store's change count of User).
+type userStates struct {
+	mu    sync.Mutex
+	stamp uint64
+	m     map[string]auth.UserState
+}
 
 // LookupLogin resolves a login id (the user's name, e-mail or username)
 // to the user's name.
@@ -47,6 +65,33 @@ func (u Users) LookupLogin(ctx context.Context, login string) (string, bool, err
 // User returns what auth needs of a User document: whether it exists and
 // is enabled (the Administrator always is), and its API key.
 func (u Users) User(ctx context.Context, user string) (auth.UserState, error) {
+	c := u.cache
+	if c == nil {
+		return u.readUser(user)
+	}
+	stamp := u.Store.Changes("User") // before the read: a change in between makes the entry stale
+	c.mu.Lock()
+	if c.stamp != stamp || c.m == nil || len(c.m) >= maxCachedAccess {
+		c.m, c.stamp = map[string]auth.UserState{}, stamp
+	}
+	st, ok := c.m[user]
+	c.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := u.readUser(user)
+	if err != nil {
+		return st, err
+	}
+	c.mu.Lock()
+	if c.stamp == stamp {
+		c.m[user] = st
+	}
+	c.mu.Unlock()
+	return st, nil
+}
+
+func (u Users) readUser(user string) (auth.UserState, error) {
 	rec, err := u.Store.Get("User", user)
 	if errors.Is(err, projections.ErrNotFound) {
 		return auth.UserState{}, nil

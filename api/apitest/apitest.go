@@ -143,7 +143,7 @@ func StartWith(t testing.TB, dir string, opts Options) *Node {
 	if err := n.Store.WaitFor(wctx, last); err != nil {
 		fail(err)
 	}
-	if n.Auth, err = auth.New(ctx, n.Log.JetStream(), methods.Users{Store: n.Store}, auth.Options{}); err != nil {
+	if n.Auth, err = auth.New(ctx, n.Log.JetStream(), methods.NewUsers(n.Store), auth.Options{}); err != nil {
 		fail(err)
 	}
 	n.Docs = methods.NewDocs(n.Log, n.Store, methods.Options{Secrets: n.Auth})

@@ -160,7 +160,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 	}
 	logger.Info("projections ready", "seq", last, "took", time.Since(start).Round(time.Millisecond))
 
-	authSvc, err := auth.New(ctx, lg.JetStream(), methods.Users{Store: store}, auth.Options{Logger: logger})
+	authSvc, err := auth.New(ctx, lg.JetStream(), methods.NewUsers(store), auth.Options{Logger: logger})
 	if err != nil {
 		return err
 	}
