@@ -74,10 +74,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 		Clients: cfg.Clients, LoadClients: cfg.LoadClients, Duration: cfg.Duration.String(),
 		Warmup: cfg.Warmup.String(), CeilingDuration: cfg.CeilingDuration.String(), Seed: cfg.Seed}
 	r.report.Target = "a fresh server in this process (docket serve's code and defaults: fsync before every acknowledgement)"
+	r.report.InProcess = cfg.URL == ""
 	if cfg.URL != "" {
 		r.report.Target = "the server at " + cfg.URL
 	}
 	r.logf("%s", r.report.Machine)
+	r.probe("start")
 
 	if plan := r.ceilingPlan(); cfg.Ceilings && len(plan.need) > 0 {
 		r.logf("measuring the raw ceilings, %s each", cfg.CeilingDuration)
@@ -86,6 +88,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 	}
 
+	r.probe("before docket")
 	base := cfg.URL
 	if base == "" {
 		if base, err = r.start(ctx); err != nil {
@@ -159,12 +162,20 @@ func (r *runner) run(ctx context.Context) (err error) {
 	if cfg.selected("rebuild") {
 		r.results["rebuild"] = r.rebuild(ctx)
 	}
+	r.probe("end")
 	for _, name := range Ops {
 		if res, ok := r.results[name]; ok {
 			r.report.Results = append(r.report.Results, res)
 		}
 	}
 	return ctx.Err()
+}
+
+// probe records how many cores the process obtains now.
+func (r *runner) probe(when string) {
+	p := probeCPU(when, 300*time.Millisecond)
+	r.report.CPUProbes = append(r.report.CPUProbes, p)
+	r.logf("cpu probe %s: %.2f cores", when, p.Cores)
 }
 
 // ceilingPlan lists the ceilings the selected operations compare with.

@@ -2,12 +2,14 @@ package bench
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -113,4 +115,32 @@ func readMemory(pid string) (memory, error) {
 		*f.dst = kb << 10
 	}
 	return m, nil
+}
+
+// A Probe is how many cores this process obtained while it kept every
+// one of GOMAXPROCS busy for a moment: below GOMAXPROCS, other work on
+// the machine took the rest, and the figures measured around it suffer.
+type Probe struct {
+	When  string  `json:"when"`
+	Cores float64 `json:"cores"`
+}
+
+// probeCPU spins GOMAXPROCS goroutines for d and returns the cores they
+// obtained (CPU time over wall time).
+func probeCPU(when string, d time.Duration) Probe {
+	cpu0, start := cpuTime(), time.Now()
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			buf := make([]byte, 1024)
+			for time.Since(start) < d {
+				for range 16 {
+					s := sha256.Sum256(buf)
+					buf[0] = s[0]
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return Probe{When: when, Cores: (cpuTime() - cpu0).Seconds() / time.Since(start).Seconds()}
 }

@@ -23,8 +23,8 @@ type Result struct {
 	P50ms     float64 `json:"p50_ms,omitempty"`
 	P99ms     float64 `json:"p99_ms,omitempty"`
 	Maxms     float64 `json:"max_ms,omitempty"`
-	// CPUCores is the CPU the whole process used (server and clients) per
-	// second of wall time.
+	// CPUCores is the CPU this process used per second of wall time: the
+	// server's and the clients' together when the server runs in-process.
 	CPUCores float64 `json:"cpu_cores,omitempty"`
 	// Bytes is the resident memory of the memory row.
 	Bytes int64 `json:"bytes,omitempty"`
@@ -71,19 +71,25 @@ func (r *Result) compare(ceilings []Ceiling, keys ...string) {
 
 // Report is a whole run.
 type Report struct {
-	Command         string    `json:"command"`
-	Machine         Machine   `json:"machine"`
-	Target          string    `json:"target"`
-	Docs            int       `json:"docs"`
-	Clients         int       `json:"clients"`
-	LoadClients     int       `json:"load_clients"`
-	Duration        string    `json:"duration"`
-	Warmup          string    `json:"warmup"`
-	CeilingDuration string    `json:"ceiling_duration"`
-	Seed            uint64    `json:"seed"`
-	DocType         string    `json:"doctype,omitempty"`
-	Ceilings        []Ceiling `json:"ceilings"`
-	Results         []Result  `json:"results"`
+	Command string  `json:"command"`
+	Machine Machine `json:"machine"`
+	Target  string  `json:"target"`
+	// InProcess: the server ran in this process, so the CPU figures are
+	// the server's and the clients' together; otherwise the clients' only.
+	InProcess       bool   `json:"in_process"`
+	Docs            int    `json:"docs"`
+	Clients         int    `json:"clients"`
+	LoadClients     int    `json:"load_clients"`
+	Duration        string `json:"duration"`
+	Warmup          string `json:"warmup"`
+	CeilingDuration string `json:"ceiling_duration"`
+	Seed            uint64 `json:"seed"`
+	DocType         string `json:"doctype,omitempty"`
+	// CPUProbes tell how much of the machine the run had at its start,
+	// before the docket measurements and at its end.
+	CPUProbes []Probe   `json:"cpu_probes"`
+	Ceilings  []Ceiling `json:"ceilings"`
+	Results   []Result  `json:"results"`
 }
 
 func (r *Report) writeJSON(w io.Writer) error {
@@ -99,6 +105,13 @@ func (r *Report) writeTable(w io.Writer) error {
 	fmt.Fprintf(&b, "docket bench: %s\n", r.Command)
 	fmt.Fprintf(&b, "machine: %s\n", r.Machine)
 	fmt.Fprintf(&b, "target: %s\n", r.Target)
+	if len(r.CPUProbes) > 0 {
+		var ps []string
+		for _, p := range r.CPUProbes {
+			ps = append(ps, fmt.Sprintf("%s %.2f", p.When, p.Cores))
+		}
+		fmt.Fprintf(&b, "cpu probe (cores obtained spinning on %d): %s\n", r.Machine.GOMAXPROCS, strings.Join(ps, ", "))
+	}
 	fmt.Fprintf(&b, "run: %d documents of %q (loaded by %d clients); each operation %s after a %s warm-up, %d clients unless said; ceilings %s each; seed %d\n",
 		r.Docs, r.DocType, r.LoadClients, r.Duration, r.Warmup, r.Clients, r.CeilingDuration, r.Seed)
 	if len(r.Ceilings) > 0 {
@@ -113,7 +126,11 @@ func (r *Report) writeTable(w io.Writer) error {
 			return err
 		}
 	}
-	b.WriteString("\ndocket (HTTP over loopback; clients share the process and its cores with the server)\n")
+	if r.InProcess {
+		b.WriteString("\ndocket (HTTP over loopback; the clients share this process and its cores with the server; cpu: cores the process used)\n")
+	} else {
+		b.WriteString("\ndocket (HTTP; cpu: cores this client process used)\n")
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "op\toperation\tclients\tcount\tresult\tp50\tp99\tmax\terrors\tcpu\tvs ceiling\t")
 	for _, x := range r.Results {
