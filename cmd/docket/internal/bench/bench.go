@@ -340,6 +340,10 @@ func (r *runner) rebuild(ctx context.Context) Result {
 		res.Skipped = "needs a server of its own (no --url)"
 		return res
 	}
+	if r.node == nil {
+		res.FirstError = "no server to rebuild: it did not start again after the restart"
+		return res
+	}
 	dir := r.node.Projections
 	if err := r.stop(); err != nil {
 		res.FirstError = "stop: " + err.Error()
