@@ -143,7 +143,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 		defer pprof.StopCPUProfile()
 	}
 	// Reads first, on exactly the documents loaded; then the writes.
-	for _, name := range []string{"get", "newest", "filtered", "count", "update", "create1", "create"} {
+	for _, name := range []string{"get", "newest", "filtered", "count", "count1", "update", "create1", "create"} {
 		for _, o := range ops {
 			if o.name == name && cfg.selected(name) {
 				r.results[name] = r.timed(ctx, o)

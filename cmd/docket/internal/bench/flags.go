@@ -46,7 +46,7 @@ type Config struct {
 
 // Ops are the operation names --only accepts, in the order they are
 // reported.
-var Ops = []string{"load", "create1", "create", "get", "update", "newest", "filtered", "count", "rebuild", "restart", "memory"}
+var Ops = []string{"load", "create1", "create", "get", "update", "newest", "filtered", "count", "count1", "rebuild", "restart", "memory"}
 
 const usage = `usage: docket bench [flags]
 
@@ -60,7 +60,7 @@ same run and prints each result as a ratio to its ceiling.
 
 Operations (--only): load, create1 (1 client), create, get, update (one
 field), newest (list newest 20), filtered (2 equalities + order, 20 rows),
-count (1 indexed equality), rebuild (delete the projections, restart,
+count (1 indexed equality), count1 (the same, 1 client: its latency), rebuild (delete the projections, restart,
 events/s until caught up), restart (to the first answer, projections
 intact), memory (resident set).
 

@@ -188,4 +188,5 @@ var ops = []op{
 	{name: "newest", title: "list newest 20", ceilings: []string{ceilPage}, do: opNewest},
 	{name: "filtered", title: "list, 2 equalities + order, 20 rows", ceilings: []string{ceilPage}, do: opFiltered},
 	{name: "count", title: "count, 1 indexed equality", ceilings: []string{ceilGet}, do: opCount},
+	{name: "count1", title: "count, 1 indexed equality, 1 client", oneClient: true, ceilings: []string{ceilGet}, do: opCount},
 }
