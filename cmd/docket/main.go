@@ -5,6 +5,7 @@
 //	docket [serve] [--data DIR] [--http ADDR]
 //	docket verify [--data DIR | --nats-url URL [--api-url URL]]
 //	docket replay [--data DIR | --nats-url URL] [--doctype D] [--name N] [--user U] …
+//	docket bench [--docs N] [--duration D] [--clients C] [--only OPS] [--quick] [--json] [--url URL]
 package main
 
 import (
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return verifyCommand(ctx, args, getenv, stdout, stderr)
 	case "replay":
 		return replayCommand(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return benchCommand(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -56,5 +59,7 @@ const usage = `usage:
                            (--data DIR of a stopped node, or --nats-url URL with --api-url or --pebble)
   docket replay [flags]    print document events as JSON lines, filtered by --doctype, --name,
                            --user, --since-seq, --until-seq, --since, --until
+  docket bench [flags]     measure a fresh in-process server (or --url) over HTTP against the
+                           raw JetStream and Pebble ceilings of this machine (--quick: a short run)
   docket help              this text
 Each command lists its flags with -h.`

@@ -41,6 +41,10 @@ type config struct {
 	FileStore     string
 	CollectEvery  time.Duration
 	Webhooks      bool
+	// caughtUp, when set, is told the log sequence the projections caught
+	// up with before the node answered anything, and how long that took
+	// (docket bench times a rebuild with it).
+	caughtUp func(seq eventlog.Seq, took time.Duration)
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -158,7 +162,11 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 	case err := <-projErr:
 		return fmt.Errorf("projections catching up to %d: %w", last, err)
 	}
-	logger.Info("projections ready", "seq", last, "took", time.Since(start).Round(time.Millisecond))
+	took := time.Since(start)
+	logger.Info("projections ready", "seq", last, "took", took.Round(time.Millisecond))
+	if cfg.caughtUp != nil {
+		cfg.caughtUp(last, took)
+	}
 
 	authSvc, err := auth.New(ctx, lg.JetStream(), methods.NewUsers(store), auth.Options{Logger: logger})
 	if err != nil {
