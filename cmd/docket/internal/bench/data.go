@@ -119,6 +119,9 @@ func doctypeDef(name string) map[string]any {
 	}
 	return map[string]any{
 		"name": name, "module": "Custom", "custom": 1, "autoname": "hash", "track_changes": 0,
+		// The filtered list ("my open ToDos by due date") reads its page
+		// off this composite index.
+		"indexes": [][]string{{"allocated_to", "status", "date"}},
 		"fields": []any{
 			field("status", "Select", "Status", "options", "Open\nClosed\nCancelled", "default", "Open", "in_list_view", 1),
 			field("priority", "Select", "Priority", "options", "High\nMedium\nLow", "default", "Medium", "in_list_view", 1),
