@@ -42,7 +42,8 @@ type composite struct {
 	eq     int
 	prefix []byte // the index prefix and the equality values
 	orders bool
-	est    int // keys in the range (capped)
+	est    int  // keys in the range, counted up to a bound
+	exact  bool // est is the count, not the bound
 }
 
 // run evaluates the query and returns the matching rows, sorted. For a
@@ -71,11 +72,11 @@ func (ex *executor) run(ctx context.Context, countOnly bool) ([]*row, error) {
 		c := &comps[i]
 		cand := &candidates{field: c.name, ranges: []indexRange{{c.prefix, keys.PrefixEnd(c.prefix)}},
 			prefixLen: len(c.prefix), values: len(c.cols) - c.eq}
-		n, exact, err := ex.estimate(cand.ranges)
+		n, exact, err := ex.estimate(cand.ranges, ex.bound(best))
 		if err != nil {
 			return nil, err
 		}
-		cand.est, cand.exact, c.est = n, exact, n
+		cand.est, cand.exact, c.est, c.exact = n, exact, n, exact
 		if best == nil || cand.est < best.est {
 			best = cand
 		}
@@ -102,7 +103,7 @@ func (ex *executor) run(ctx context.Context, countOnly bool) ([]*row, error) {
 	}
 	var rows []*row
 	switch {
-	case inOrder != nil && (best == nil || min(want, inOrder.est) <= best.est):
+	case inOrder != nil && (best == nil || want <= best.est || inOrder.exact && inOrder.est <= best.est):
 		rows, err = ex.orderedScan(ctx, want, inOrder.prefix, len(inOrder.cols)-inOrder.eq,
 			fmt.Sprintf("ordered scan of composite index %s(%s) with %d equalities", ex.d.Name, inOrder.name, inOrder.eq))
 	case useOrdered:
@@ -131,6 +132,7 @@ func (ex *executor) run(ctx context.Context, countOnly bool) ([]*row, error) {
 // conditions with index hints on indexed main-document fields.
 func (ex *executor) bestCandidates() (*candidates, error) {
 	indexed := ex.d.IndexedFields()
+	counted := ex.d.CountedFields()
 	var best *candidates
 	for _, c := range ex.and {
 		if c.src.table != nil || c.src.link != nil || !slices.Contains(indexed, c.src.field) {
@@ -164,7 +166,14 @@ func (ex *executor) bestCandidates() (*candidates, error) {
 		} else {
 			continue
 		}
-		n, exact, err := ex.estimate(cand.ranges)
+		var n int
+		var exact bool
+		var err error
+		if vals := eqValues(c); len(vals) > 0 && slices.Contains(counted, c.src.field) {
+			n, exact, err = ex.countValues(c.src.field, vals) // one counter per value, no scan
+		} else {
+			n, exact, err = ex.estimate(cand.ranges, ex.bound(best))
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -174,6 +183,29 @@ func (ex *executor) bestCandidates() (*candidates, error) {
 		}
 	}
 	return best, nil
+}
+
+// bound is how far an estimate needs to count to beat the best path so
+// far.
+func (ex *executor) bound(best *candidates) int {
+	if best == nil {
+		return estimateCap
+	}
+	return min(best.est, estimateCap)
+}
+
+// countValues is the number of documents holding any of the values of a
+// counted field, from its counters.
+func (ex *executor) countValues(field string, vals []any) (int, bool, error) {
+	n := int64(0)
+	for _, v := range vals {
+		c, err := getCount(ex.snap, countKey(ex.d.Name, field, v))
+		if err != nil {
+			return 0, false, err
+		}
+		n += c
+	}
+	return int(n), true, nil
 }
 
 // composites lists the composite indexes whose first columns have one
@@ -215,8 +247,9 @@ func (ex *executor) equality(field string) (any, bool) {
 	return nil, false
 }
 
-// estimate counts the keys in the ranges, up to estimateCap.
-func (ex *executor) estimate(ranges []indexRange) (int, bool, error) {
+// estimate counts the keys in the ranges, up to limit (then the count is
+// not exact).
+func (ex *executor) estimate(ranges []indexRange, limit int) (int, bool, error) {
 	n := 0
 	for _, r := range ranges {
 		it, err := ex.snap.NewIter(&pebble.IterOptions{LowerBound: r.lo, UpperBound: r.hi})
@@ -225,7 +258,7 @@ func (ex *executor) estimate(ranges []indexRange) (int, bool, error) {
 		}
 		for it.First(); it.Valid(); it.Next() {
 			n++
-			if n >= estimateCap {
+			if n >= limit {
 				it.Close()
 				return n, false, nil
 			}
