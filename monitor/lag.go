@@ -31,7 +31,7 @@ func ParseLag(s string) (Lag, error) {
 	return Lag{}, fmt.Errorf("a lag bound is a number of messages (1000) or a duration (5s), more than zero, not %q", s)
 }
 
-// String writes the bound as ParseLag reads it.
+// String writes the bound as ParseLag reads it ("" for the zero Lag).
 func (l Lag) String() string {
 	switch {
 	case l.Time > 0:
@@ -39,7 +39,7 @@ func (l Lag) String() string {
 	case l.Messages > 0:
 		return strconv.FormatUint(l.Messages, 10)
 	}
-	return DefaultLag.String()
+	return ""
 }
 
 // Set parses a flag's value (Lag is a flag.Value).
