@@ -16,13 +16,23 @@ import (
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(mainCode(os.Args[1:])) }
+
+// mainCode runs a command until it ends or SIGINT or SIGTERM asks it to
+// stop (serve then drains and exits 0), and returns the exit code. A
+// second signal ends the process at once.
+func mainCode(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	go func() {
+		<-ctx.Done()
+		stop() // the next signal gets the default action
+	}()
+	if err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "docket:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // run dispatches a subcommand; serve is the default.
