@@ -5,6 +5,8 @@
 //	docket [serve] [--data DIR] [--http ADDR]
 //	docket verify [--data DIR | --nats-url URL [--api-url URL]]
 //	docket replay [--data DIR | --nats-url URL] [--doctype D] [--name N] [--user U] …
+//	docket backup [--data DIR | --nats-url URL] --out DIR|FILE.tar|-
+//	docket restore --in DIR|FILE.tar|- (--data NEWDIR | --nats-url URL)
 package main
 
 import (
@@ -52,6 +54,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return verifyCommand(ctx, args, getenv, stdout, stderr)
 	case "replay":
 		return replayCommand(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return restoreCommand(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -66,5 +72,9 @@ const usage = `usage:
                            (--data DIR of a stopped node, or --nats-url URL with --api-url or --pebble)
   docket replay [flags]    print document events as JSON lines, filtered by --doctype, --name,
                            --user, --since-seq, --until-seq, --since, --until
+  docket backup --out DIR|FILE.tar|-   copy the log, the key-value buckets and the file store
+                           (--data DIR of a stopped node, or --nats-url URL of a running one)
+  docket restore --in DIR|FILE.tar|- --data NEWDIR   restore a backup into a new data directory
+                           (or --nats-url URL: into a JetStream without docket's streams)
   docket help              this text
 Each command lists its flags with -h.`
