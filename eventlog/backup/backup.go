@@ -4,7 +4,10 @@
 // JetStream that has none of them, with the server's own snapshot and
 // restore API ($JS.API.STREAM.SNAPSHOT and RESTORE, what `nats stream
 // backup` uses): messages with their sequences, times and headers,
-// consumers with their positions, and the streams' settings.
+// durable consumers with their positions, and the streams' settings.
+// Ephemeral consumers (readers of the backed-up node's processes, such
+// as its projector's) come with a snapshot and are deleted after a
+// restore.
 //
 // A backup directory holds docket-backup.json (the manifest: each
 // stream's state and its archive's size and SHA-256) and a directory per

@@ -89,6 +89,10 @@ func source(t *testing.T, ctx context.Context) *eventlogtest.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A reader of the node's process, as its projector's: not restored.
+	if _, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{}); err != nil {
+		t.Fatal(err)
+	}
 	msgs, err := cons.Fetch(2)
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +103,15 @@ func source(t *testing.T, ctx context.Context) *eventlogtest.Env {
 		}
 	}
 	return env
+}
+
+func stream(t *testing.T, js jetstream.JetStream) jetstream.Stream {
+	t.Helper()
+	s, err := js.Stream(context.Background(), eventlog.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // messages reads every message of a stream: sequence, subject, headers
@@ -150,7 +163,7 @@ func TestBackupAndRestore(t *testing.T) {
 	if !slices.Equal(names, want) || !slices.Equal(progress, want) {
 		t.Fatalf("streams %v, progress %v; want %v", names, progress, want)
 	}
-	if d := m.Streams[0]; d.Messages != 5 || d.LastSeq != 5 || d.Consumers != 1 {
+	if d := m.Streams[0]; d.Messages != 5 || d.LastSeq != 5 || d.Consumers != 2 {
 		t.Errorf("DOCS in the manifest: %+v", d)
 	}
 	for _, f := range []string{"DOCS/backup.json", "DOCS/stream.arc.s2", backup.ManifestFile} {
@@ -200,11 +213,14 @@ func TestBackupAndRestore(t *testing.T) {
 		if info, err := cons.Info(ctx); err != nil || info.AckFloor.Stream != 2 || info.NumPending != 3 {
 			t.Errorf("consumer feed restored: %+v %v; want acked to 2, 3 pending", info, err)
 		}
-		cfg, err := js.Stream(ctx, eventlog.StreamName)
-		if err != nil {
-			t.Fatal(err)
+		var consumers []string
+		for name := range stream(t, js).ConsumerNames(ctx).Name() {
+			consumers = append(consumers, name)
 		}
-		if c := cfg.CachedInfo().Config; !c.DenyDelete || !c.DenyPurge || !c.AllowAtomicPublish || c.MaxMsgsPerSubject != -1 {
+		if !slices.Equal(consumers, []string{"feed"}) {
+			t.Errorf("consumers of DOCS restored: %v, want feed only", consumers)
+		}
+		if c := stream(t, js).CachedInfo().Config; !c.DenyDelete || !c.DenyPurge || !c.AllowAtomicPublish || c.MaxMsgsPerSubject != -1 {
 			t.Errorf("DOCS settings restored: %+v", c)
 		}
 		if _, err := backup.Restore(ctx, nc, dir, backup.RestoreOptions{}); err == nil || !strings.Contains(err.Error(), "exists already") {

@@ -51,6 +51,9 @@ func Restore(ctx context.Context, nc *nats.Conn, dir string, opts RestoreOptions
 		if err != nil {
 			return nil, err
 		}
+		if err := dropEphemeral(ctx, nc, s.Name); err != nil {
+			return nil, err
+		}
 		if got.LastSeq != s.LastSeq || (s.MaxAge == 0 && got.Messages != s.Messages) {
 			return nil, fmt.Errorf("backup: stream %s restored with %d messages up to seq %d; the backup has %d up to %d",
 				s.Name, got.Messages, got.LastSeq, s.Messages, s.LastSeq)
@@ -128,6 +131,45 @@ func restoreStream(ctx context.Context, nc *nats.Conn, dir string, s Stream, opt
 		return nil, fmt.Errorf("backup: stream %s: restore: %w", s.Name, err)
 	}
 	return &done.State, nil
+}
+
+// dropEphemeral deletes a restored stream's ephemeral consumers: they
+// were the readers of processes of the node backed up (its projector's
+// ordered consumer), which will not come back to them. Durable consumers
+// (subscribers, webhooks) keep their positions.
+func dropEphemeral(ctx context.Context, nc *nats.Conn, stream string) error {
+	var names []string
+	for offset := 0; ; {
+		var resp struct {
+			apiError
+			Total     int `json:"total"`
+			Consumers []struct {
+				Name   string `json:"name"`
+				Config struct {
+					Durable string `json:"durable_name"`
+				} `json:"config"`
+			} `json:"consumers"`
+		}
+		if err := apiRequest(ctx, nc, "$JS.API.CONSUMER.LIST."+stream, map[string]int{"offset": offset}, &resp); err != nil {
+			return err
+		}
+		for _, c := range resp.Consumers {
+			if c.Config.Durable == "" {
+				names = append(names, c.Name)
+			}
+		}
+		offset += len(resp.Consumers)
+		if len(resp.Consumers) == 0 || offset >= resp.Total {
+			break
+		}
+	}
+	for _, name := range names {
+		var resp struct{ apiError }
+		if err := apiRequest(ctx, nc, "$JS.API.CONSUMER.DELETE."+stream+"."+name, struct{}{}, &resp); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sendChunk sends a piece of an archive and waits for the server to take
