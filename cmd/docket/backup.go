@@ -61,7 +61,7 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 		defer os.RemoveAll(dir)
 	}
 	m, err := backup.Write(ctx, s.log.JetStream().Conn(), dir, backup.Options{Progress: func(st backup.Stream, took time.Duration) {
-		fmt.Fprintf(report, "%s: %d messages up to seq %d, %s archived, %s\n", st.Name, st.Messages, st.LastSeq, bytesText(st.Size), took.Round(time.Millisecond))
+		fmt.Fprintf(report, "%s: %s up to seq %d, %s archived, %s\n", st.Name, plural(st.Messages, "message"), st.LastSeq, bytesText(st.Size), took.Round(time.Millisecond))
 	}})
 	if err != nil {
 		return err
@@ -81,7 +81,7 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 			return err
 		}
 	}
-	fmt.Fprintf(report, "backup of %d streams written to %s in %s\n", len(m.Streams), out, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(report, "backup of %s written to %s in %s\n", plural(uint64(len(m.Streams)), "stream"), out, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -158,14 +158,19 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 
 	var nc *nats.Conn
 	if data != "" {
+		// No fsync per message (a restore cut short is done again); every
+		// file is synced once the server has stopped.
 		natsDir := filepath.Join(data, "nats")
-		ns, serr := eventlog.StartServer(eventlog.ServerOptions{StoreDir: natsDir})
+		ns, serr := eventlog.StartServer(eventlog.ServerOptions{StoreDir: natsDir, SyncInterval: time.Hour})
 		if serr != nil {
 			return serr
 		}
 		defer func() {
 			ns.Shutdown()
 			ns.WaitForShutdown()
+			if err == nil {
+				err = syncTree(natsDir)
+			}
 			if err != nil { // leave the directory as it was, for another try
 				os.RemoveAll(natsDir)
 			}
@@ -181,7 +186,7 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	defer nc.Close()
 	m, err := backup.Restore(ctx, nc, dir, backup.RestoreOptions{Replicas: replicas, Progress: func(st backup.Stream, took time.Duration) {
-		fmt.Fprintf(stdout, "%s: %d messages up to seq %d restored, %s\n", st.Name, st.Messages, st.LastSeq, took.Round(time.Millisecond))
+		fmt.Fprintf(stdout, "%s: %s up to seq %d restored, %s\n", st.Name, plural(st.Messages, "message"), st.LastSeq, took.Round(time.Millisecond))
 	}})
 	if err != nil {
 		return err
@@ -285,6 +290,21 @@ func copyFile(from, to string) error {
 	return dst.Close()
 }
 
+// syncTree fsyncs every file and directory under dir.
+func syncTree(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !(d.IsDir() || d.Type().IsRegular()) {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return f.Sync()
+	})
+}
+
 func hasStream(m *backup.Manifest, name string) bool {
 	for _, s := range m.Streams {
 		if s.Name == name {
@@ -292,6 +312,14 @@ func hasStream(m *backup.Manifest, name string) bool {
 		}
 	}
 	return false
+}
+
+// plural writes "1 message", "2 messages".
+func plural(n uint64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // bytesText writes a size for people: 512 B, 3.4 MB.
