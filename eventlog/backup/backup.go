@@ -72,6 +72,9 @@ type Stream struct {
 	// MaxAge is the stream's age limit: its messages may expire before
 	// a restore (sessions do).
 	MaxAge time.Duration `json:"max_age"`
+	// Attempts counts the copies taken: more than 1 when a copy ended
+	// inside a transaction being written.
+	Attempts int `json:"attempts"`
 }
 
 // Docket tells docket's streams from others an external NATS may hold.

@@ -52,7 +52,7 @@ type streamState struct {
 // ends inside an atomic batch.
 func snapshotWhole(ctx context.Context, nc *nats.Conn, name, dir string) (*Stream, error) {
 	sdir := filepath.Join(dir, name)
-	for range snapshotAttempts {
+	for attempt := 1; attempt <= snapshotAttempts; attempt++ {
 		if err := os.RemoveAll(sdir); err != nil {
 			return nil, err
 		}
@@ -69,6 +69,7 @@ func snapshotWhole(ctx context.Context, nc *nats.Conn, name, dir string) (*Strea
 		}
 		if !cut {
 			st.Archive = filepath.ToSlash(filepath.Join(name, st.Archive))
+			st.Attempts = attempt
 			return st, nil
 		}
 	}
