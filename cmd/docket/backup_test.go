@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"docket/eventlog"
 )
 
 // freeAddr returns a loopback address no one listens on now.
@@ -139,5 +141,21 @@ func TestBackupAndRestore(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(fromTar); len(entries) != 1 {
 		t.Errorf("restore left %d entries in %s, want nats only", len(entries), fromTar)
+	}
+
+	// Into a running NATS (a new cluster's, say) without docket's streams.
+	ns, err := eventlog.StartServer(eventlog.ServerOptions{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	if _, err := docket(t, "restore", "--in", running, "--nats-url", ns.ClientURL(), "--replicas", "1"); err != nil {
+		t.Fatalf("restore into a running NATS: %v", err)
+	}
+	if out, err := docket(t, "verify", "--nats-url", ns.ClientURL()); err != nil || !strings.Contains(out, "every chain intact") {
+		t.Errorf("verify of the restored NATS: %v\n%s", err, out)
+	}
+	if _, err := docket(t, "restore", "--in", running, "--nats-url", ns.ClientURL()); err == nil || !strings.Contains(err.Error(), "exists already") {
+		t.Errorf("a second restore into the same NATS: %v", err)
 	}
 }
