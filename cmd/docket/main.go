@@ -11,6 +11,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,7 +32,11 @@ func mainCode(args []string) int {
 		<-ctx.Done()
 		stop() // the next signal gets the default action
 	}()
-	if err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp): // -h printed the flags
+		return 0
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "docket:", err)
 		return 1
 	}

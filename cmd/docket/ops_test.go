@@ -376,3 +376,12 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("errors logged:\n%s", log)
 	}
 }
+
+// TestHelpExitsZero: -h prints a command's flags and exits 0.
+func TestHelpExitsZero(t *testing.T) {
+	p := startProcess(t, nil, "serve", "-h")
+	p.await(t, `(DOCKET_SHUTDOWN_TIMEOUT)`) // the usage is read before Wait closes the pipe
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("serve -h: %v\n%s", err, p.log())
+	}
+}
