@@ -18,7 +18,8 @@ var allowed = map[string][]string{
 	"projections": {"eventlog"},
 	"methods":     {"eventlog", "projections", "auth", "blobs"},
 	"api":         {"eventlog", "projections", "methods", "auth", "blobs"},
-	"cmd":         {"eventlog", "projections", "methods", "auth", "blobs", "api"},
+	"monitor":     {"eventlog", "projections"},
+	"cmd":         {"eventlog", "projections", "methods", "auth", "blobs", "api", "monitor"},
 	"examples":    {"eventlog", "projections", "methods", "auth", "blobs", "api"},
 }
 

@@ -82,6 +82,7 @@ func (s *Server) oauthServe(w http.ResponseWriter, r *http.Request, c *call, h h
 	}
 	id, err := s.auth.Authenticate(r.Context(), sessionID(r, c), authorization)
 	if errors.Is(err, auth.ErrBadCredentials) || errors.Is(err, auth.ErrBadHeader) {
+		s.authFailed("credentials")
 		return &auth.OAuthError{Code: oauthInvalidToken, Description: "The access token or credentials are invalid, expired or revoked"}
 	}
 	if err != nil {

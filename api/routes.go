@@ -57,6 +57,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /login", s.oauthRoute(s.loginPage, oauthNoAuth))
 	mux.Handle("POST /login", s.oauthRoute(s.loginPage, oauthNoAuth))
 
+	// Operators' endpoints (ops.go), when the server has them.
+	if s.opts.Ops.Health != nil {
+		mux.Handle("GET /healthz", s.opts.Ops.Health)
+	}
+	if s.opts.Ops.Ready != nil {
+		mux.Handle("GET /readyz", s.opts.Ops.Ready)
+	}
+	if s.opts.Ops.Metrics != nil {
+		mux.Handle("GET /metrics", s.adapt(s.metrics, loggedIn, false))
+	}
+
 	mux.Handle("/api/", s.adapt(s.notFound, guestOK, false))
 	// Legacy RPC: any request to / carrying a cmd argument runs that method.
 	mux.Handle("/{$}", s.adapt(s.legacyCmd, guestOK, false))

@@ -54,6 +54,7 @@ func (s *Server) takeLoginAttempt(r *http.Request, key string) (done func(succes
 		}
 	}
 	if wait > 0 {
+		s.authFailed("rate_limited")
 		secs := auth.RetryAfterSeconds(wait)
 		return nil, &frappeError{Exc: "TooManyRequestsError", Title: "Too Many Requests",
 			Msg:        "Too many failed login attempts. Try again in " + strconv.Itoa(secs) + " seconds.",
@@ -63,6 +64,8 @@ func (s *Server) takeLoginAttempt(r *http.Request, key string) (done func(succes
 		if success {
 			s.userFailures.Reset(key)
 			s.addrFailures.Forgive(addr)
+		} else {
+			s.authFailed(loginKind(key))
 		}
 	}, nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -40,6 +41,9 @@ type Options struct {
 	TrustProxy bool
 	// Now is the clock of login limits; nil means time.Now.
 	Now func() time.Time
+	// Ops are the health, readiness and metrics endpoints (none by
+	// default) and what the API reports to them.
+	Ops Ops
 }
 
 // LoginLimit bounds failed password checks (login, update_password) per
@@ -206,6 +210,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *call, h handle
 func (s *Server) authenticate(r *http.Request, c *call) error {
 	id, err := s.auth.Authenticate(r.Context(), sessionID(r, c), r.Header.Get("Authorization"))
 	if err != nil {
+		if errors.Is(err, auth.ErrBadCredentials) || errors.Is(err, auth.ErrBadHeader) {
+			s.authFailed("credentials")
+		}
 		c.id = &auth.Identity{User: auth.GuestUser, Via: "guest"}
 		c.cookies = append(c.cookies, s.expiredCookies(r)...)
 		return err

@@ -21,6 +21,7 @@ type Projector struct {
 	log    *eventlog.Log
 	logger *slog.Logger
 	failed atomic.Int64
+	status status
 }
 
 // NewProjector returns a projector of lg into s; logger may be nil.
@@ -36,7 +37,8 @@ func NewProjector(s *Store, lg *eventlog.Log, logger *slog.Logger) *Projector {
 func (p *Projector) Failed() int64 { return p.failed.Load() }
 
 // Run applies the log until ctx ends. It returns nil on cancellation.
-func (p *Projector) Run(ctx context.Context) error {
+func (p *Projector) Run(ctx context.Context) (err error) {
+	defer func() { p.status.run(true, err) }()
 	from := p.store.Applied() + 1
 	r, err := p.log.Read(ctx, from)
 	if err != nil {
@@ -46,6 +48,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		return err
 	}
 	defer r.Close()
+	p.status.run(false, nil)
 	p.logger.Info("projector started", "from", from)
 	for {
 		m, err := r.Next(ctx)
@@ -56,6 +59,7 @@ func (p *Projector) Run(ctx context.Context) error {
 			return err
 		}
 		ab := p.store.newBatch()
+		skipped := 0
 		for {
 			bad, err := ab.add(p.store, m)
 			if err != nil {
@@ -63,7 +67,9 @@ func (p *Projector) Run(ctx context.Context) error {
 				return err
 			}
 			if bad != nil {
+				skipped++
 				p.failed.Add(1)
+				p.status.skip(bad)
 				p.logger.Error("projector skipped an event it cannot apply", "seq", m.Seq, "subject", m.Subject, "err", bad)
 			}
 			if m.Pending == 0 || ab.events >= maxBatchEvents {
@@ -80,6 +86,7 @@ func (p *Projector) Run(ctx context.Context) error {
 		if err := p.store.commit(ab); err != nil {
 			return err
 		}
+		p.status.batch(ab.events - skipped)
 	}
 }
 

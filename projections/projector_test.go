@@ -201,6 +201,15 @@ func TestProjectorSkipsInvalidEnvelopes(t *testing.T) {
 	if f := n.proj.Failed(); f != wantFailed {
 		t.Errorf("Failed() = %d, want %d", f, wantFailed)
 	}
+	// Status tells health checks and metrics the same: every message of
+	// the log but the bad ones applied, the latest bad one named.
+	st := n.proj.Status()
+	if !st.Running || st.Err != nil || st.Seq != last || st.Skipped != wantFailed || st.Applied != int64(last)-wantFailed {
+		t.Errorf("Status() = %+v; want running, seq %d, %d applied, %d skipped", st, last, int64(last)-wantFailed, wantFailed)
+	}
+	if st.LastSkipped == nil || st.LastSkipped.Seq != seqs[1] || st.LastSkipped.Subject != eventlog.DocSubject("Memo Note", "bad-5") {
+		t.Errorf("Status().LastSkipped = %+v; want seq %d of bad-5", st.LastSkipped, seqs[1])
+	}
 	checkInvariants(t, n, m)
 	for i := 1; i <= 5; i++ {
 		name := fmt.Sprintf("bad-%d", i)
@@ -217,6 +226,10 @@ func TestProjectorSkipsInvalidEnvelopes(t *testing.T) {
 	n.waitFor(last)
 	if f := n.proj.Failed(); f != wantFailed {
 		t.Errorf("rebuild: Failed() = %d, want %d", f, wantFailed)
+	}
+	n.stop()
+	if st := n.proj.Status(); st.Running || st.Err != nil || st.Seq != last {
+		t.Errorf("Status() after stop = %+v; want stopped without an error at seq %d", st, last)
 	}
 	if got := dumpStore(t, n); got != want {
 		t.Errorf("rebuild differs:\n%s", lineDiff(want, got))

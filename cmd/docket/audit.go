@@ -83,12 +83,8 @@ func openSource(ctx context.Context, f sourceFlags, cacheSize int64) (_ *source,
 	}()
 	var nc *nats.Conn
 	if f.natsURL != "" {
-		opts := []nats.Option{nats.Name("docket audit")}
-		if f.natsToken != "" {
-			opts = append(opts, nats.Token(f.natsToken))
-		}
-		if nc, err = nats.Connect(f.natsURL, opts...); err != nil {
-			return nil, fmt.Errorf("nats %s: %w", f.natsURL, err)
+		if nc, err = connectNATS(f.natsURL, f.natsToken, "docket audit"); err != nil {
+			return nil, err
 		}
 		src.closers = append(src.closers, nc.Close)
 	} else {
@@ -118,6 +114,19 @@ func openSource(ctx context.Context, f sourceFlags, cacheSize int64) (_ *source,
 	}
 	src.closers = append(src.closers, src.log.Close)
 	return src, nil
+}
+
+// connectNATS connects to a running node's or cluster's NATS.
+func connectNATS(url, token, name string) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name(name)}
+	if token != "" {
+		opts = append(opts, nats.Token(token))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nats %s: %w", url, err)
+	}
+	return nc, nil
 }
 
 // verifyCommand is docket verify.

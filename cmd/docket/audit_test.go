@@ -162,20 +162,8 @@ func TestVerifyAndReplay(t *testing.T) {
 func forgeVersion(t *testing.T, dir, doctype, name string, seq eventlog.Seq) eventlog.Seq {
 	t.Helper()
 	ctx := context.Background()
-	ns, err := eventlog.StartServer(eventlog.ServerOptions{StoreDir: filepath.Join(dir, "nats")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	nc, err := eventlog.ConnectInProcess(ns, "forger")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	lg, err := eventlog.Open(ctx, nc, eventlog.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lg, close := stoppedLog(t, dir)
+	defer close()
 	subject := eventlog.DocSubject(doctype, name)
 	last, err := lg.Head(ctx, subject)
 	if err != nil {

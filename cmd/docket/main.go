@@ -6,10 +6,14 @@
 //	docket verify [--data DIR | --nats-url URL [--api-url URL]]
 //	docket replay [--data DIR | --nats-url URL] [--doctype D] [--name N] [--user U] …
 //	docket bench [--docs N] [--duration D] [--clients C] [--only OPS] [--quick] [--json] [--url URL]
+//	docket backup [--data DIR | --nats-url URL] --out DIR|FILE.tar|-
+//	docket restore --in DIR|FILE.tar|- (--data NEWDIR | --nats-url URL)
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,13 +21,27 @@ import (
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(mainCode(os.Args[1:])) }
+
+// mainCode runs a command until it ends or SIGINT or SIGTERM asks it to
+// stop (serve then drains and exits 0), and returns the exit code. A
+// second signal ends the process at once.
+func mainCode(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	go func() {
+		<-ctx.Done()
+		stop() // the next signal gets the default action
+	}()
+	err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp): // -h printed the flags
+		return 0
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "docket:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // run dispatches a subcommand; serve is the default.
@@ -45,6 +63,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return replayCommand(ctx, args, getenv, stdout, stderr)
 	case "bench":
 		return benchCommand(ctx, args, getenv, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, args, getenv, stdout, stderr)
+	case "restore":
+		return restoreCommand(ctx, args, getenv, stdout, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -61,5 +83,9 @@ const usage = `usage:
                            --user, --since-seq, --until-seq, --since, --until
   docket bench [flags]     measure a fresh in-process server (or --url) over HTTP against the
                            raw JetStream and Pebble ceilings of this machine (--quick: a short run)
+  docket backup --out DIR|FILE.tar|-   copy the log, the key-value buckets and the file store
+                           (--data DIR of a stopped node, or --nats-url URL of a running one)
+  docket restore --in DIR|FILE.tar|- --data NEWDIR   restore a backup into a new data directory
+                           (or --nats-url URL: into a JetStream without docket's streams)
   docket help              this text
 Each command lists its flags with -h.`

@@ -50,7 +50,9 @@ func startServe(t *testing.T, dir string, env map[string]string, stdout io.Write
 	return "", nil
 }
 
-func request(t *testing.T, method, url, body string, header ...string) (int, map[string]any, http.Header) {
+// fetch sends a request (a JSON body, when not empty) with header pairs
+// and returns the response's status, body and header.
+func fetch(t *testing.T, method, url, body string, header ...string) (int, []byte, http.Header) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -67,12 +69,22 @@ func request(t *testing.T, method, url, body string, header ...string) (int, map
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, raw, resp.Header
+}
+
+// request is fetch for a JSON answer.
+func request(t *testing.T, method, url, body string, header ...string) (int, map[string]any, http.Header) {
+	t.Helper()
+	status, raw, h := fetch(t, method, url, body, header...)
 	var out map[string]any
-	raw, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatalf("%s %s: not JSON: %s", method, url, raw)
 	}
-	return resp.StatusCode, out, resp.Header
+	return status, out, h
 }
 
 // TestServeKeepsDataAcrossRestarts runs the real serve command twice on

@@ -45,6 +45,7 @@ type config struct {
 	// up with before the node answered anything, and how long that took
 	// (docket bench times a rebuild with it).
 	caughtUp func(seq eventlog.Seq, took time.Duration)
+	Ops      opsConfig // metrics, readiness, shutdown (ops.go)
 }
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -57,6 +58,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	var c config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	c.Ops.register(fs)
+	fs.Usage = envUsage(fs, "docket serve")
 	fs.StringVar(&c.Data, "data", env("DOCKET_DATA", "./data"), "data directory (NATS JetStream files and Pebble); env DOCKET_DATA")
 	fs.StringVar(&c.HTTP, "http", env("DOCKET_HTTP", ":8000"), "HTTP listen address; env DOCKET_HTTP")
 	fs.StringVar(&c.NATSListen, "nats-listen", env("DOCKET_NATS_LISTEN", ""), "also accept NATS clients (workers, subscribers) on this address, e.g. 127.0.0.1:4222; empty: in-process only; env DOCKET_NATS_LISTEN")
@@ -70,6 +73,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&c.Webhooks, "webhooks", env("DOCKET_WEBHOOKS", "1") != "0" && env("DOCKET_WEBHOOKS", "1") != "false", "deliver Webhooks (off: changes wait in the log and are delivered once it is on again); env DOCKET_WEBHOOKS=0 turns it off")
 	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("DOCKET_TRUST_PROXY", "") == "1" || env("DOCKET_TRUST_PROXY", "") == "true", "behind a reverse proxy: client address from X-Forwarded-For, https from X-Forwarded-Proto (Secure cookies); env DOCKET_TRUST_PROXY=1")
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := setFromEnv(fs, getenv); err != nil { // DOCKET_<FLAG> for every flag (env.go)
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -145,6 +151,11 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 		}
 	}()
 	closers = append(closers, func() { stopProjector(); projWG.Wait(); logger.Info("projector stopped") })
+	ops, err := startOps(cfg.Ops, lg, projector, logger)
+	if err != nil {
+		return err
+	}
+	closers = append(closers, ops.close)
 
 	// Catch up with the log before answering anything.
 	last, err := lg.LastSeq(ctx)
@@ -194,7 +205,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 		// is given up unacknowledged and comes again after a restart.
 		hookCtx, stopHooks := context.WithCancel(context.Background())
 		hooksDone := make(chan struct{})
-		svc := webhooks.New(docs, lg, webhooks.Options{Secrets: authSvc, Logger: logger})
+		svc := webhooks.New(docs, lg, webhooks.Options{Secrets: authSvc, Logger: logger, OnAttempt: ops.mon.WebhookAttempt})
 		go func() {
 			defer close(hooksDone)
 			if err := svc.Run(hookCtx); err != nil {
@@ -226,7 +237,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 	}()
 	closers = append(closers, func() { stopCollecting(); collectWG.Wait() })
 	srv := api.New(docs, authSvc, disp, api.Options{Logger: logger, MaxBodyBytes: cfg.MaxBody,
-		AllowedOrigins: origins, TrustProxy: cfg.TrustProxy, Blobs: files, MaxFileSize: cfg.MaxFileSize})
+		AllowedOrigins: origins, TrustProxy: cfg.TrustProxy, Blobs: files, MaxFileSize: cfg.MaxFileSize, Ops: ops.api()})
 	// Serve this node's methods to the other nodes of a cluster too.
 	methodSvc, err := methods.Serve(nc, reg, methods.ServeOptions{Logger: logger})
 	if err != nil {
@@ -238,7 +249,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 		return fmt.Errorf("http listen: %w", err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           ops.mon.Instrument(srv.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -247,6 +258,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- httpSrv.Serve(ln) }()
 	logger.Info("docket serving", "http", ln.Addr().String(), "data", cfg.Data)
+	ops.mon.Started()
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -257,7 +269,8 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 	case err = <-projErr:
 	}
 	logger.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ops.mon.Stopping()
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.Ops.shutdownTimeout())
 	defer cancel()
 	if serr := httpSrv.Shutdown(shutCtx); serr != nil {
 		logger.Error("http shutdown", "err", serr)

@@ -332,6 +332,9 @@ func (s *Service) record(ctx context.Context, e logEntry, attempt int, res *resp
 	case failure != nil:
 		status = StatusFailed
 	}
+	if s.opts.OnAttempt != nil {
+		s.opts.OnAttempt(status)
+	}
 	doc := map[string]any{
 		"webhook": e.hook.name, "reference_doctype": e.ev.DocType, "reference_document": e.ev.Name,
 		"user": e.ev.User, "event_id": e.ev.ID, "status": status, "attempt": int64(attempt),

@@ -81,6 +81,9 @@ type Options struct {
 	MaxLogBytes int
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// OnAttempt, when set, is told the outcome of every delivery attempt
+	// (StatusDelivered, StatusRetrying, StatusFailed), for metrics.
+	OnAttempt func(status string)
 }
 
 // Service delivers the Webhooks. Run it on every node: the consumers are

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -171,7 +172,18 @@ func lastEvent(t *testing.T, n *apitest.Node, doctype, name string) (*eventlog.M
 func TestDelivery(t *testing.T) {
 	n := apitest.Start(t, "")
 	c := n.Admin(t)
-	startDelivery(t, n, webhooks.Options{})
+	var attemptsMu sync.Mutex
+	attempts := map[string]int{}
+	counted := func() map[string]int {
+		attemptsMu.Lock()
+		defer attemptsMu.Unlock()
+		return maps.Clone(attempts)
+	}
+	startDelivery(t, n, webhooks.Options{OnAttempt: func(status string) {
+		attemptsMu.Lock()
+		defer attemptsMu.Unlock()
+		attempts[status]++
+	}})
 
 	t.Run("signed JSON body", func(t *testing.T) {
 		rc := newReceiver(t, nil)
@@ -254,6 +266,7 @@ func TestDelivery(t *testing.T) {
 			}
 			return http.StatusOK
 		})
+		before := counted()
 		c.Do(t, "POST", "/api/resource/DocType", doctype("WH Retry", field("title", "Data")), 200, nil)
 		c.Do(t, "POST", "/api/resource/Webhook", map[string]any{"name": "flaky", "webhook_doctype": "WH Retry",
 			"webhook_docevent": "after_insert", "request_url": rc.URL, "request_structure": "JSON",
@@ -271,6 +284,11 @@ func TestDelivery(t *testing.T) {
 			if l["attempt"] != float64(i+1) || l["status"] != status || l["status_code"] != code {
 				t.Fatalf("log %d: %v", i, l)
 			}
+		}
+		// Each attempt was reported (for metrics) before its log was written.
+		after := counted()
+		if r, d := after[webhooks.StatusRetrying]-before[webhooks.StatusRetrying], after[webhooks.StatusDelivered]-before[webhooks.StatusDelivered]; r != 3 || d < 1 {
+			t.Errorf("attempts reported meanwhile: %d retrying, %d delivered; want 3 and at least 1", r, d)
 		}
 		for range 4 {
 			if got := rc.next(t); got.Body != `{"title": "again"}` {
