@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"docket/eventlog"
 	"docket/projections"
+	"docket/projections/query"
 )
 
 // taskDocType is a ToDo-shaped doctype: the benchmark issue's workload.
@@ -66,4 +68,41 @@ func BenchmarkRebuild(b *testing.B) {
 		b.ReportMetric(float64(m.last)/el.Seconds(), "events/s")
 	}
 	_ = eventlog.Format
+}
+
+// BenchmarkListNewest20 measures one list of the 20 newest documents
+// (an ordered scan of modified plus 20 document reads) over 20,000
+// ToDo-shaped documents, in one goroutine.
+func BenchmarkListNewest20(b *testing.B) {
+	n := newNode(b)
+	m := newModel(b)
+	m.commit(n.log, m.insert("DocType", "Bench Task", taskDocType))
+	for i := 0; i < 20000; i += 100 {
+		var ps []pending
+		for j := i; j < i+100; j++ {
+			ps = append(ps, m.insert("Bench Task", fmt.Sprintf("%08x", uint32(j)*2654435761), map[string]any{
+				"description": fmt.Sprintf("task number %d with some words", j), "status": "Open", "priority": "Low",
+				"allocated_to": fmt.Sprintf("user%02d@example.com", j%50), "date": "2026-01-02"}))
+		}
+		m.commit(n.log, ps...)
+	}
+	n.closeStore()
+	st, err := projections.Open(filepath.Join(b.TempDir(), "p"), projections.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n.store = st
+	n.start()
+	n.waitFor(m.last)
+	q := projections.Query{DocType: "Bench Task", Limit: 20,
+		Fields:  []query.Field{{Name: "name"}, {Name: "status"}, {Name: "modified"}},
+		OrderBy: []query.Order{{Field: "modified", Desc: true}}}
+	ctx := context.Background()
+	b.ResetTimer()
+	for range b.N {
+		res, err := st.List(ctx, q)
+		if err != nil || len(res.Rows) != 20 {
+			b.Fatal(err, res)
+		}
+	}
 }

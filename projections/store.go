@@ -239,6 +239,14 @@ func readRecord(r reader, key []byte) (*Record, error) {
 }
 
 func decodeRecord(v []byte) (*Record, error) {
+	if rec, err := decodeRecordFast(v); err == nil {
+		return rec, nil
+	}
+	return decodeRecordSlow(v)
+}
+
+// decodeRecordSlow decodes a record with msgpack's reflection.
+func decodeRecordSlow(v []byte) (*Record, error) {
 	rec := new(Record)
 	dec := msgpack.NewDecoder(bytes.NewReader(v))
 	dec.UseLooseInterfaceDecoding(true)

@@ -1,0 +1,108 @@
+package projections
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// recordSamples are records holding every kind and size of value a
+// document may.
+func recordSamples() []*Record {
+	var docs []map[string]any
+	doc := map[string]any{"name": "x", "nil": nil, "t": true, "f": false, "bytes": []byte{1, 2}}
+	for i, n := range []int{0, 1, 31, 32, 255, 256, 65535, 65536} {
+		doc["s"+strings.Repeat("k", i)] = strings.Repeat("é", n)
+	}
+	for i, v := range []int64{0, 1, 127, 128, 255, 256, 65535, 65536, math.MaxUint32, math.MaxUint32 + 1, math.MaxInt64,
+		-1, -32, -33, -128, -129, -32768, -32769, math.MinInt32, math.MinInt32 - 1, math.MinInt64} {
+		doc["i"+strings.Repeat("k", i)] = v
+	}
+	for i, v := range []float64{0, 1.5, -2.25, math.MaxFloat64, math.SmallestNonzeroFloat64, float64(float32(0.1))} {
+		doc["f"+strings.Repeat("k", i)] = v
+	}
+	rows := []any{}
+	for i := range 20 {
+		rows = append(rows, map[string]any{"name": "r" + strings.Repeat("x", i), "idx": int64(i), "qty": 2.5, "nested": []any{int64(i), "a", nil}})
+	}
+	doc["items"] = rows
+	docs = append(docs, doc, map[string]any{}, nil)
+	big := map[string]any{}
+	for i := range 70000 {
+		big[strings.Repeat("k", i%40)+string(rune('a'+i%26))+strings.Repeat("z", i/1040)] = int64(i)
+	}
+	docs = append(docs, big)
+	var out []*Record
+	for i, d := range docs {
+		out = append(out, &Record{Seq: 1 << (i * 9), Version: uint64(i) + 1, Hash: []byte{byte(i), 9, 9}, Doc: d},
+			&Record{Seq: 7, Version: 1, Doc: d})
+	}
+	return out
+}
+
+// TestDecodeRecordFast: the fast decoder reads every kind of record as
+// msgpack's own decoder does.
+func TestDecodeRecordFast(t *testing.T) {
+	for i, rec := range recordSamples() {
+		v, err := encodeRecord(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, err := decodeRecordFast(v)
+		if err != nil {
+			t.Fatalf("sample %d: the fast path refused a record: %v", i, err)
+		}
+		slow, err := decodeRecordSlow(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := recordDiff(fast, slow); d != "" {
+			t.Fatalf("sample %d: %s", i, d)
+		}
+	}
+}
+
+// recordDiff names the first difference of two records, briefly.
+func recordDiff(a, b *Record) string {
+	if a.Seq != b.Seq || a.Version != b.Version || !reflect.DeepEqual(a.Hash, b.Hash) {
+		return fmt.Sprintf("header %d/%d/%x vs %d/%d/%x", a.Seq, a.Version, a.Hash, b.Seq, b.Version, b.Hash)
+	}
+	if (a.Doc == nil) != (b.Doc == nil) || len(a.Doc) != len(b.Doc) {
+		return fmt.Sprintf("doc sizes %d vs %d", len(a.Doc), len(b.Doc))
+	}
+	for k, v := range a.Doc {
+		if !reflect.DeepEqual(v, b.Doc[k]) {
+			return fmt.Sprintf("field %q: %T %.80v vs %T %.80v", k, v, fmt.Sprint(v), b.Doc[k], fmt.Sprint(b.Doc[k]))
+		}
+	}
+	return ""
+}
+
+// FuzzDecodeRecord: whatever the bytes, the fast decoder either defers to
+// the slow one or agrees with it.
+func FuzzDecodeRecord(f *testing.F) {
+	small := map[string]any{"name": "x", "n": int64(-3), "big": int64(1 << 40), "f": 1.5, "t": true, "nil": nil,
+		"rows": []any{map[string]any{"a": "b", "i": int64(300)}}}
+	for _, rec := range []*Record{{Seq: 9, Version: 2, Hash: []byte{1, 2}, Doc: small}, {Seq: 1, Version: 1}} {
+		v, err := encodeRecord(rec)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		fast, err := decodeRecordFast(v)
+		if err != nil {
+			return
+		}
+		slow, err := decodeRecordSlow(v)
+		if err != nil {
+			t.Fatalf("fast decoded what the slow decoder refuses (%v): %#v", err, fast)
+		}
+		if d := recordDiff(fast, slow); d != "" {
+			t.Fatal(d)
+		}
+	})
+}
