@@ -324,20 +324,20 @@ func (l *Log) recognise(ctx context.Context, writes []Write, cause error) ([]Seq
 	landed := 0
 	var conflict *ConflictError
 	for i, w := range writes {
-		raw, err := l.stream.GetMsg(ctx, uint64(w.Expect)+1, jetstream.WithGetMsgSubject(w.Subject))
+		m, err := l.getMsg(ctx, msgGetRequest{Seq: uint64(w.Expect) + 1, NextFor: w.Subject})
 		switch {
 		case errors.Is(err, jetstream.ErrMsgNotFound):
 			continue // nothing after the expectation: not landed, no conflict
 		case err != nil:
 			return nil, fmt.Errorf("eventlog: after %v, reading %s: %w", cause, w.Subject, err)
 		}
-		if raw.Header.Get(HeaderID) == w.ID {
-			seqs[i] = Seq(raw.Sequence)
+		if m.ID() == w.ID {
+			seqs[i] = m.Seq
 			landed++
 			continue
 		}
 		if conflict == nil {
-			conflict = &ConflictError{Subject: w.Subject, Last: Seq(raw.Sequence)}
+			conflict = &ConflictError{Subject: w.Subject, Last: m.Seq}
 		}
 	}
 	switch {
@@ -421,13 +421,8 @@ func (l *Log) publishBatch(ctx context.Context, writes []Write) ([]Seq, error) {
 // the same version: it is reported as a conflict and then pinned down.
 func translate(err error, subject string) error {
 	var code jetstream.ErrorCode
-	var apiErr *jetstream.APIError
-	var jsErr jetstream.JetStreamError
-	switch {
-	case errors.As(err, &apiErr):
+	if apiErr := apiError(err); apiErr != nil {
 		code = apiErr.ErrorCode
-	case errors.As(err, &jsErr) && jsErr.APIError() != nil:
-		code = jsErr.APIError().ErrorCode
 	}
 	switch code {
 	case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant,
@@ -437,14 +432,22 @@ func translate(err error, subject string) error {
 	return fmt.Errorf("eventlog: publish: %w", err)
 }
 
-func tooManyInflight(err error) bool {
+// apiError is the JetStream API error err carries, or nil.
+func apiError(err error) *jetstream.APIError {
 	var apiErr *jetstream.APIError
 	var jsErr jetstream.JetStreamError
 	switch {
 	case errors.As(err, &apiErr):
-	case errors.As(err, &jsErr) && jsErr.APIError() != nil:
-		apiErr = jsErr.APIError()
-	default:
+		return apiErr
+	case errors.As(err, &jsErr):
+		return jsErr.APIError()
+	}
+	return nil
+}
+
+func tooManyInflight(err error) bool {
+	apiErr := apiError(err)
+	if apiErr == nil {
 		return false
 	}
 	return apiErr.ErrorCode == jetstreamext.JSErrCodeAtomicPublishTooManyInflight ||

@@ -58,7 +58,8 @@ func (e *ConflictError) Unwrap() error { return ErrConflict }
 
 // Options configures a [Log]. The zero value works.
 type Options struct {
-	// Replicas of the stream; default 1.
+	// Replicas of the stream; default 1. An existing stream is updated to
+	// this count. In a cluster, three.
 	Replicas int
 	// Committers is the number of group-commit goroutines; default 2.
 	Committers int
@@ -84,6 +85,9 @@ type Log struct {
 	done   chan struct{}
 	// batchSlots bounds the atomic batches a fallback sends at once.
 	batchSlots chan struct{}
+	// replicas of the stream: above 1, reads that decide writes go
+	// through the leader (leaderGet).
+	replicas int
 
 	closeMu   sync.RWMutex
 	closed    bool
@@ -118,6 +122,8 @@ func StreamConfig(replicas int) jetstream.StreamConfig {
 }
 
 // Open creates or updates the DOCS stream and starts the committers.
+// While a JetStream cluster is not ready (no meta leader yet, fewer nodes
+// known than replicas) it retries until ctx ends.
 func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Log, error) {
 	if opts.Committers <= 0 {
 		opts.Committers = 2
@@ -135,12 +141,17 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: jetstream: %w", err)
 	}
-	stream, err := js.CreateOrUpdateStream(ctx, StreamConfig(opts.Replicas))
+	var stream jetstream.Stream
+	err = Retry(ctx, opts.Logger, "stream "+StreamName, func(ctx context.Context) error {
+		stream, err = js.CreateOrUpdateStream(ctx, StreamConfig(opts.Replicas))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: create stream %s: %w", StreamName, err)
 	}
 	l := &Log{
 		nc: nc, js: js, stream: stream, opts: opts, log: opts.Logger,
+		replicas:   stream.CachedInfo().Config.Replicas,
 		queue:      make(chan *commitReq, 4096),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
@@ -169,27 +180,29 @@ type Msg struct {
 func (m *Msg) ID() string { return m.Header.Get(HeaderID) }
 
 // Head returns the last message on a subject, or ErrNotFound.
+// On a replicated stream it asks the leader, so the head is never older
+// than an acknowledged write.
 func (l *Log) Head(ctx context.Context, subject string) (*Msg, error) {
-	raw, err := l.stream.GetLastMsgForSubject(ctx, subject)
+	m, err := l.getMsg(ctx, msgGetRequest{LastFor: subject})
 	if err != nil {
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return nil, ErrNotFound
 		}
 		return nil, fmt.Errorf("eventlog: head of %s: %w", subject, err)
 	}
-	return rawMsg(raw), nil
+	return m, nil
 }
 
 // Get returns the message at a sequence, or ErrNotFound.
 func (l *Log) Get(ctx context.Context, seq Seq) (*Msg, error) {
-	raw, err := l.stream.GetMsg(ctx, uint64(seq))
+	m, err := l.getMsg(ctx, msgGetRequest{Seq: uint64(seq)})
 	if err != nil {
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return nil, ErrNotFound
 		}
 		return nil, fmt.Errorf("eventlog: get %d: %w", seq, err)
 	}
-	return rawMsg(raw), nil
+	return m, nil
 }
 
 func rawMsg(raw *jetstream.RawStreamMsg) *Msg {
