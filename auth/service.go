@@ -68,7 +68,8 @@ type Options struct {
 	// SessionTTL is how long an idle session lives; default 170 hours
 	// (Frappe's default session_expiry).
 	SessionTTL time.Duration
-	// Replicas of the buckets; default 1.
+	// Replicas of the buckets; default 1 (in a cluster, three). Replicated
+	// buckets are read through their leader, never a lagging replica.
 	Replicas int
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -102,14 +103,14 @@ func New(ctx context.Context, js jetstream.JetStream, users Users, opts Options)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	secrets, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	secrets, err := openBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: SecretsBucket, Description: "docket password hashes, API secret hashes and Password field values",
 		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: secrets bucket: %w", err)
 	}
-	sessions, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	sessions, err := openBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: SessionsBucket, Description: "docket login sessions",
 		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1, TTL: opts.SessionTTL,
 	})
@@ -119,7 +120,7 @@ func New(ctx context.Context, js jetstream.JetStream, users Users, opts Options)
 	if opts.OAuthMaxBytes <= 0 {
 		opts.OAuthMaxBytes = 256 << 20
 	}
-	oauthKV, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	oauthKV, err := openBucket(ctx, js, jetstream.KeyValueConfig{
 		Bucket: OAuthBucket, Description: "docket OAuth 2.0 codes, tokens and grants (SHA-256 of each)",
 		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1, MaxBytes: opts.OAuthMaxBytes,
 	})

@@ -1,0 +1,63 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// openBucket creates or updates a key-value bucket and binds it.
+//
+// A replicated bucket is made without direct gets: a direct get may be
+// answered by a replica that has not applied the newest writes yet (most
+// often the node's own), so a session created through one node could be
+// missing, or a session ended or a password changed still valid, when
+// the next request reaches another node. Without direct gets every read
+// goes to the bucket's leader, which has every acknowledged write: what
+// auth decides is never older than what it wrote. (nats.go always makes
+// buckets with direct gets, so the bucket's stream is made here, as
+// nats.go makes it otherwise.) A single-server bucket is consistent
+// either way and is made by nats.go.
+func openBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	if cfg.Replicas <= 1 {
+		return js.CreateOrUpdateKeyValue(ctx, cfg)
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, bucketStream(cfg)); err != nil {
+		return nil, err
+	}
+	return js.KeyValue(ctx, cfg.Bucket)
+}
+
+// bucketStream is the stream of a key-value bucket as nats.go's
+// CreateKeyValue configures it (ADR-8), without direct gets.
+func bucketStream(cfg jetstream.KeyValueConfig) jetstream.StreamConfig {
+	history := int64(max(cfg.History, 1))
+	maxBytes := cfg.MaxBytes
+	if maxBytes == 0 {
+		maxBytes = -1
+	}
+	dupes := 2 * time.Minute
+	if cfg.TTL > 0 && cfg.TTL < dupes {
+		dupes = cfg.TTL
+	}
+	return jetstream.StreamConfig{
+		Name:              "KV_" + cfg.Bucket,
+		Description:       cfg.Description,
+		Subjects:          []string{fmt.Sprintf("$KV.%s.>", cfg.Bucket)},
+		MaxMsgsPerSubject: history,
+		MaxBytes:          maxBytes,
+		MaxAge:            cfg.TTL,
+		MaxMsgSize:        -1,
+		Storage:           cfg.Storage,
+		Replicas:          cfg.Replicas,
+		AllowRollup:       true,
+		DenyDelete:        true,
+		Duplicates:        dupes,
+		MaxMsgs:           -1,
+		MaxConsumers:      -1,
+		AllowDirect:       false,
+		Discard:           jetstream.DiscardNew,
+	}
+}
