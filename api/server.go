@@ -12,6 +12,7 @@ import (
 
 	"docket/auth"
 	"docket/blobs"
+	"docket/eventlog"
 	"docket/methods"
 )
 
@@ -40,6 +41,9 @@ type Options struct {
 	TrustProxy bool
 	// Now is the clock of login limits; nil means time.Now.
 	Now func() time.Time
+	// MinSeqWait bounds how long a request carrying X-Docket-Min-Seq waits
+	// for this node's projections; default 10 s.
+	MinSeqWait time.Duration
 }
 
 // LoginLimit bounds failed password checks (login, update_password) per
@@ -97,6 +101,9 @@ func New(docs *methods.Docs, authSvc *auth.Service, disp *methods.Dispatcher, op
 	if lim.Window <= 0 {
 		lim.Window = time.Minute
 	}
+	if opts.MinSeqWait <= 0 {
+		opts.MinSeqWait = 10 * time.Second
+	}
 	s := &Server{docs: docs, auth: authSvc, methods: disp, log: opts.Logger, opts: opts, closing: make(chan struct{}),
 		userFailures: auth.NewLimiter(lim.PerUser, lim.Window, opts.Now),
 		addrFailures: auth.NewLimiter(lim.PerAddress, lim.Window, opts.Now)}
@@ -112,6 +119,7 @@ type call struct {
 	v2       bool
 	cookies  []*http.Cookie // cookies to set (login, logout, expiry)
 	messages []string       // user-facing messages of a successful call
+	seq      eventlog.Seq   // the last stream sequence the call wrote
 }
 
 // handler serves one route; it writes its response or returns an error
@@ -137,6 +145,7 @@ func (s *Server) adapt(h handler, acc access, v2 bool) http.Handler {
 		defer s.inflight.Done()
 		start := time.Now()
 		c := &call{v2: v2}
+		w = &seqWriter{ResponseWriter: w, s: s, c: c}
 		defer func() {
 			// A bug must cost one request, not the process or a bare EOF.
 			if p := recover(); p != nil {
@@ -174,6 +183,9 @@ func (s *Server) readArgs(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *call, h handler, acc access) error {
+	if err := s.waitMinSeq(r); err != nil {
+		return err
+	}
 	if acc == streamed {
 		c.args = map[string]any{}
 		for k, vs := range r.URL.Query() {
