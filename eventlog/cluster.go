@@ -50,15 +50,18 @@ func NotReady(err error) bool {
 
 // Retry runs op until it succeeds, fails with an error that is not
 // [NotReady], or ctx ends (then the last error is returned). Each attempt
-// has a deadline (2 s, doubling up to 16 s); attempts are spaced from
-// 50 ms growing to 1 s; every 10 s of waiting is logged with what. It is how docket waits for a JetStream cluster to be ready: the
-// meta leader elected, enough peers for the replicas asked.
+// has a deadline (1 s, doubling up to 16 s): when the nodes of a new
+// cluster all create one stream at once, JetStream creates it but answers
+// none of them, and the next attempt finds it. Attempts are spaced from
+// 50 ms growing to 1 s; every 10 s of waiting is logged with what. It is
+// how docket waits for a JetStream cluster to be ready: the meta leader
+// elected, enough peers for the replicas asked.
 func Retry(ctx context.Context, logger *slog.Logger, what string, op func(ctx context.Context) error) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	start, logged := time.Now(), time.Now()
-	pause, limit := 50*time.Millisecond, 2*time.Second
+	pause, limit := 50*time.Millisecond, time.Second
 	for {
 		// A request a busy cluster left unanswered is sent again soon; one
 		// that only needs long gets longer each time.
@@ -151,17 +154,12 @@ func (l *Log) leaderGet(ctx context.Context, req msgGetRequest) (*Msg, error) {
 }
 
 // getMsg reads one message: through the leader on a replicated stream
-// (waiting, within ctx or at most leaderWait, while the cluster elects a
-// leader), else by direct get.
+// (waiting while the cluster elects a leader: see retry), else by direct
+// get.
 func (l *Log) getMsg(ctx context.Context, req msgGetRequest) (*Msg, error) {
 	if l.replicas > 1 {
-		if _, ok := ctx.Deadline(); !ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, leaderWait)
-			defer cancel()
-		}
 		var m *Msg
-		err := Retry(ctx, l.log, "read from the stream leader", func(ctx context.Context) error {
+		err := l.retry(ctx, "read from the stream leader", func(ctx context.Context) error {
 			var err error
 			m, err = l.leaderGet(ctx, req)
 			return err
@@ -182,6 +180,21 @@ func (l *Log) getMsg(ctx context.Context, req msgGetRequest) (*Msg, error) {
 		return nil, err
 	}
 	return rawMsg(raw), nil
+}
+
+// retry runs op once on a single server; on a replicated stream it
+// retries op while the cluster is not ready (electing a leader), within
+// ctx or, when ctx has no deadline, at most leaderWait.
+func (l *Log) retry(ctx context.Context, what string, op func(ctx context.Context) error) error {
+	if l.replicas <= 1 {
+		return op(ctx)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, leaderWait)
+		defer cancel()
+	}
+	return Retry(ctx, l.log, what, op)
 }
 
 // Replicas returns the DOCS stream's replica count.

@@ -209,13 +209,21 @@ func rawMsg(raw *jetstream.RawStreamMsg) *Msg {
 	return &Msg{Seq: Seq(raw.Sequence), Subject: raw.Subject, Data: raw.Data, Header: raw.Header, Time: raw.Time}
 }
 
-// LastSeq returns the stream's last sequence.
+// LastSeq returns the stream's last sequence. On a replicated stream it
+// waits (within ctx, or at most 30 s) while the cluster elects a leader.
 func (l *Log) LastSeq(ctx context.Context) (Seq, error) {
-	info, err := l.stream.Info(ctx)
+	var last Seq
+	err := l.retry(ctx, "stream info", func(ctx context.Context) error {
+		info, err := l.stream.Info(ctx)
+		if err == nil {
+			last = Seq(info.State.LastSeq)
+		}
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("eventlog: stream info: %w", err)
 	}
-	return Seq(info.State.LastSeq), nil
+	return last, nil
 }
 
 // Reader delivers the stream's messages in order.
