@@ -2,11 +2,32 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// openBuckets opens buckets at once: in a cluster each is a Raft group
+// to create, and the nodes starting together all try.
+func openBuckets(ctx context.Context, js jetstream.JetStream, cfgs []jetstream.KeyValueConfig) ([]jetstream.KeyValue, error) {
+	kvs := make([]jetstream.KeyValue, len(cfgs))
+	errs := make([]error, len(cfgs))
+	var wg sync.WaitGroup
+	for i, cfg := range cfgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if kvs[i], errs[i] = openBucket(ctx, js, cfg); errs[i] != nil {
+				errs[i] = fmt.Errorf("auth: bucket %s: %w", cfg.Bucket, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return kvs, errors.Join(errs...)
+}
 
 // openBucket creates or updates a key-value bucket and binds it.
 //

@@ -103,30 +103,23 @@ func New(ctx context.Context, js jetstream.JetStream, users Users, opts Options)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	secrets, err := openBucket(ctx, js, jetstream.KeyValueConfig{
-		Bucket: SecretsBucket, Description: "docket password hashes, API secret hashes and Password field values",
-		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("auth: secrets bucket: %w", err)
-	}
-	sessions, err := openBucket(ctx, js, jetstream.KeyValueConfig{
-		Bucket: SessionsBucket, Description: "docket login sessions",
-		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1, TTL: opts.SessionTTL,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("auth: sessions bucket: %w", err)
-	}
 	if opts.OAuthMaxBytes <= 0 {
 		opts.OAuthMaxBytes = 256 << 20
 	}
-	oauthKV, err := openBucket(ctx, js, jetstream.KeyValueConfig{
+	kvs, err := openBuckets(ctx, js, []jetstream.KeyValueConfig{{
+		Bucket: SecretsBucket, Description: "docket password hashes, API secret hashes and Password field values",
+		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1,
+	}, {
+		Bucket: SessionsBucket, Description: "docket login sessions",
+		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1, TTL: opts.SessionTTL,
+	}, {
 		Bucket: OAuthBucket, Description: "docket OAuth 2.0 codes, tokens and grants (SHA-256 of each)",
 		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1, MaxBytes: opts.OAuthMaxBytes,
-	})
+	}})
 	if err != nil {
-		return nil, fmt.Errorf("auth: oauth bucket: %w", err)
+		return nil, err
 	}
+	secrets, sessions, oauthKV := kvs[0], kvs[1], kvs[2]
 	dummy, err := HashPassword(randomHex(16))
 	if err != nil {
 		return nil, err
