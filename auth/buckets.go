@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -81,4 +82,42 @@ func bucketStream(cfg jetstream.KeyValueConfig) jetstream.StreamConfig {
 		AllowDirect:       false,
 		Discard:           jetstream.DiscardNew,
 	}
+}
+
+// leaderWait bounds how long kvGet waits out a leader election.
+const leaderWait = 15 * time.Second
+
+// kvGet reads a key. A replicated bucket is read through its leader:
+// when the node holding it is lost, reads go unanswered until the others
+// have elected a new one (4 to 9 s in NATS). kvGet tries again meanwhile
+// (each try with its own 2 s deadline, within ctx and leaderWait), so a
+// request waits out the loss of a node instead of failing.
+func kvGet(ctx context.Context, kv jetstream.KeyValue, key string) (jetstream.KeyValueEntry, error) {
+	deadline := time.Now().Add(leaderWait)
+	pause := 50 * time.Millisecond
+	for {
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		e, err := kv.Get(tctx, key)
+		cancel()
+		if err == nil || !leaderless(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return e, err
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil, err
+		}
+		pause = min(2*pause, 500*time.Millisecond)
+	}
+}
+
+// leaderless reports whether err is what a read gets while a bucket has
+// no leader: no answer, or JetStream's "temporarily unavailable".
+func leaderless(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.Code == 503
 }

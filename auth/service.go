@@ -148,7 +148,7 @@ func randomHex(n int) string {
 }
 
 func (s *Service) get(ctx context.Context, k string) ([]byte, error) {
-	e, err := s.secrets.Get(ctx, k)
+	e, err := kvGet(ctx, s.secrets, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, nil
 	}

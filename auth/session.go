@@ -59,7 +59,7 @@ func (s *Service) Session(ctx context.Context, sid string) (*Session, error) {
 	if sid == "" || len(sid) > 128 {
 		return nil, ErrNoSession
 	}
-	e, err := s.sessions.Get(ctx, sessionKey(sid))
+	e, err := kvGet(ctx, s.sessions, sessionKey(sid))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, ErrNoSession
 	}
