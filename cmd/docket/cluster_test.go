@@ -30,7 +30,7 @@ func clusterArgs(i int, ports []int) []string {
 
 // startCluster starts three docket processes forming one cluster and
 // waits until each answers.
-func startCluster(t *testing.T) []*proc {
+func startCluster(t testing.TB) []*proc {
 	t.Helper()
 	ports := eventlogtest.FreePorts(t, 3)
 	root := t.TempDir()
@@ -97,10 +97,13 @@ func TestClusterNodeLoss(t *testing.T) {
 	ld.waitAcked(t, 200, 60*time.Second)
 	ld.end()
 
-	t.Logf("reads of a write through another node with X-Docket-Min-Seq: %d, %d missed, %d answered 503 (that node behind)",
+	t.Logf("reads of a write through another node with X-Docket-Min-Seq: %d, %d missed, %d answered 5xx (that node behind, or timed out)",
 		ld.crossReads.Load(), ld.crossMissed.Load(), ld.crossUnavailable.Load())
 	for _, m := range ld.missed {
 		t.Errorf("read-your-write through another node failed: %s", m)
+	}
+	for _, m := range ld.unavailable {
+		t.Logf("read through another node unavailable: %s", m)
 	}
 
 	// Every node reaches the newest sequence any of them applied.
@@ -125,7 +128,7 @@ func TestClusterNodeLoss(t *testing.T) {
 }
 
 // ping calls /api/method/ping and returns the answer's header.
-func ping(t *testing.T, c *client, base string, header ...string) map[string][]string {
+func ping(t testing.TB, c *client, base string, header ...string) map[string][]string {
 	t.Helper()
 	status, _, h, err := c.do("GET", base+"/api/method/ping", "", header...)
 	if err != nil || status != 200 {
@@ -136,7 +139,7 @@ func ping(t *testing.T, c *client, base string, header ...string) map[string][]s
 
 // waitSeq waits until a node's projections reach seq (asking with
 // X-Docket-Min-Seq, which waits on the node's side) and returns when.
-func waitSeq(t *testing.T, c *client, base string, seq uint64) time.Time {
+func waitSeq(t testing.TB, c *client, base string, seq uint64) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {

@@ -108,7 +108,7 @@ func TestDeletedPebbleIsRebuilt(t *testing.T) {
 
 // startSingle starts a single node and returns it with an
 // Administrator's Authorization header.
-func startSingle(t *testing.T) (*proc, string) {
+func startSingle(t testing.TB) (*proc, string) {
 	t.Helper()
 	p := newProc(t, "n1", filepath.Join(t.TempDir(), "n1"))
 	p.start()
@@ -120,7 +120,7 @@ func startSingle(t *testing.T) (*proc, string) {
 type kv struct{ k, v []byte }
 
 // dumpPebble reads every key and value of a stopped node's read model.
-func dumpPebble(t *testing.T, dir string) []kv {
+func dumpPebble(t testing.TB, dir string) []kv {
 	t.Helper()
 	db, err := pebble.Open(dir, &pebble.Options{ReadOnly: true, Logger: quietPebble{}})
 	if err != nil {
@@ -150,7 +150,7 @@ func (quietPebble) Errorf(string, ...any)          {}
 func (quietPebble) Fatalf(format string, a ...any) { panic(fmt.Sprintf(format, a...)) }
 
 // compareDumps fails unless two read models hold the same entries.
-func compareDumps(t *testing.T, aName string, a []kv, bName string, b []kv) {
+func compareDumps(t testing.TB, aName string, a []kv, bName string, b []kv) {
 	t.Helper()
 	for i := range min(len(a), len(b)) {
 		if !bytes.Equal(a[i].k, b[i].k) || !bytes.Equal(a[i].v, b[i].v) {

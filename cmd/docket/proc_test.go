@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 // docketBinary builds ./cmd/docket once per test run.
-func docketBinary(t *testing.T) string {
+func docketBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		if binDir, binErr = os.MkdirTemp("", "docket-bin-"); binErr != nil {
@@ -64,7 +64,7 @@ const adminPassword = "fault-test-pass"
 
 // proc is a docket node run as a process.
 type proc struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 	dir  string // data directory
 	args []string
@@ -76,7 +76,7 @@ type proc struct {
 
 // newProc describes a node storing in dir and serving HTTP on a free
 // loopback port; extra are more serve flags.
-func newProc(t *testing.T, name, dir string, extra ...string) *proc {
+func newProc(t testing.TB, name, dir string, extra ...string) *proc {
 	port := eventlogtest.FreePorts(t, 1)[0]
 	p := &proc{t: t, name: name, dir: dir, URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	p.args = append([]string{"serve", "--data", dir, "--http", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "info"}, extra...)
@@ -230,7 +230,7 @@ func (c *client) do(method, url, body string, header ...string) (int, map[string
 
 // adminToken logs in as the Administrator on base and returns an
 // "Authorization: token key:secret" value.
-func adminToken(t *testing.T, base string) string {
+func adminToken(t testing.TB, base string) string {
 	t.Helper()
 	c := newClient("")
 	status, body, header, err := c.do("POST", base+"/api/method/login", `{"usr":"Administrator","pwd":"`+adminPassword+`"}`)
@@ -270,9 +270,11 @@ type load struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 	// crossReads counts reads of a client's own write through another
-	// node with X-Docket-Min-Seq; crossMissed those that did not find it.
+	// node with X-Docket-Min-Seq; crossMissed those that did not find it
+	// (missed says which), crossUnavailable those answered 5xx
+	// (unavailable says which).
 	crossReads, crossMissed, crossUnavailable atomic.Int64
-	missed                                    []string
+	missed, unavailable                       []string
 }
 
 // startLoad starts clients; client i writes through targets()[i %
@@ -332,8 +334,11 @@ func (l *load) crossRead(c *client, base, name, desc string, seq uint64) {
 	switch {
 	case err != nil: // that node is down
 		return
-	case status == 503: // that node has not caught up within the bound
+	case status >= 500: // that node has not caught up within the bound (503), or timed out
 		l.crossUnavailable.Add(1)
+		l.mu.Lock()
+		l.unavailable = append(l.unavailable, fmt.Sprintf("%s at %d through %s: %d %v", name, seq, base, status, body["exc_type"]))
+		l.mu.Unlock()
 		return
 	}
 	l.crossReads.Add(1)
@@ -347,7 +352,7 @@ func (l *load) crossRead(c *client, base, name, desc string, seq uint64) {
 
 // waitAcked waits until n more writes than before have been
 // acknowledged, within a bound.
-func (l *load) waitAcked(t *testing.T, n int64, within time.Duration) {
+func (l *load) waitAcked(t testing.TB, n int64, within time.Duration) {
 	t.Helper()
 	target := l.n.Load() + n
 	deadline := time.Now().Add(within)
@@ -365,7 +370,7 @@ func (l *load) end() {
 }
 
 // todos lists every ToDo through base: description → names.
-func todos(t *testing.T, c *client, base string, minSeq uint64) map[string][]string {
+func todos(t testing.TB, c *client, base string, minSeq uint64) map[string][]string {
 	t.Helper()
 	status, body, _, err := c.do("GET", base+`/api/resource/ToDo?fields=["name","description"]&limit_page_length=0&order_by=name%20asc`, "",
 		"X-Docket-Min-Seq", strconv.FormatUint(minSeq, 10))
@@ -384,7 +389,7 @@ func todos(t *testing.T, c *client, base string, minSeq uint64) map[string][]str
 // checkExactlyOnce checks that every acknowledged write is present once,
 // under the name it was acknowledged with, and that no write is present
 // twice or was never sent.
-func (l *load) checkExactlyOnce(t *testing.T, got map[string][]string) {
+func (l *load) checkExactlyOnce(t testing.TB, got map[string][]string) {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -424,7 +429,7 @@ func (l *load) checkExactlyOnce(t *testing.T, got map[string][]string) {
 }
 
 // sameAnswers compares the answers of several nodes.
-func sameAnswers(t *testing.T, what string, answers map[string]map[string][]string) {
+func sameAnswers(t testing.TB, what string, answers map[string]map[string][]string) {
 	t.Helper()
 	var names []string
 	for n := range answers {
