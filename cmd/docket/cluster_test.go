@@ -97,6 +97,15 @@ func TestClusterNodeLoss(t *testing.T) {
 	ld.waitAcked(t, 200, 60*time.Second)
 	ld.end()
 
+	verifyCluster(t, c, nodes, ld)
+}
+
+// verifyCluster checks a cluster after a load: no read of a write through
+// another node missed it; every node reaches the newest sequence any of
+// them applied, holds every acknowledged write exactly once and answers
+// the same; and once stopped, the nodes' read models are identical.
+func verifyCluster(t *testing.T, c *client, nodes []*proc, ld *load) {
+	t.Helper()
 	t.Logf("reads of a write through another node with X-Docket-Min-Seq: %d, %d missed, %d answered 5xx (that node behind, or timed out)",
 		ld.crossReads.Load(), ld.crossMissed.Load(), ld.crossUnavailable.Load())
 	for _, m := range ld.missed {
@@ -105,8 +114,6 @@ func TestClusterNodeLoss(t *testing.T) {
 	for _, m := range ld.unavailable {
 		t.Logf("read through another node unavailable: %s", m)
 	}
-
-	// Every node reaches the newest sequence any of them applied.
 	last := uint64(0)
 	for _, n := range nodes {
 		last = max(last, seqHeader(ping(t, c, n.URL)))

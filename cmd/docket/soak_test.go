@@ -81,30 +81,7 @@ func TestSoak(t *testing.T) {
 			ld.crossReads.Load(), ld.crossMissed.Load())
 	}
 	ld.end()
-	for _, m := range ld.missed {
-		t.Errorf("read-your-write through another node failed: %s", m)
-	}
-	for _, m := range ld.unavailable {
-		t.Logf("read through another node unavailable: %s", m)
-	}
-	last := uint64(0)
-	for _, n := range nodes {
-		last = max(last, seqHeader(ping(t, c, n.URL)))
-	}
-	answers := map[string]map[string][]string{}
-	for _, n := range nodes {
-		waitSeq(t, c, n.URL, last)
-		answers[n.name] = todos(t, c, n.URL, last)
-		ld.checkExactlyOnce(t, answers[n.name])
-	}
-	sameAnswers(t, "the ToDo list", answers)
-	for _, n := range nodes {
-		n.stop()
-	}
-	first := dumpPebble(t, filepath.Join(nodes[0].dir, "pebble"))
-	for _, n := range nodes[1:] {
-		compareDumps(t, "n1's read model", first, n.name+"'s", dumpPebble(t, filepath.Join(n.dir, "pebble")))
-	}
+	verifyCluster(t, c, nodes, ld)
 }
 
 // BenchmarkWrites measures acknowledged document inserts per second
