@@ -247,7 +247,11 @@ func (l *Log) Read(ctx context.Context, from Seq, filters ...string) (*Reader, e
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: read from %d: %w", from, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1024))
+	// Heartbeats every second: when the server holding the consumer is
+	// lost (a cluster node), the reader notices within 2 s, not nats.go's
+	// default 30 s, and recreates the consumer elsewhere.
+	it, err := cons.Messages(jetstream.PullMaxMessages(1024), jetstream.PullExpiry(10*time.Second),
+		jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: read from %d: %w", from, err)
 	}
