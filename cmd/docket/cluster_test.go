@@ -79,6 +79,15 @@ func TestClusterNodeLoss(t *testing.T) {
 	ld.waitAcked(t, 1, 60*time.Second)
 	t.Logf("killed n3 after %d writes; first write acknowledged by the others %s later", before,
 		time.Since(killed).Round(time.Millisecond))
+	// The others' read models go on too (a projector whose consumer was on
+	// n3 recreates it).
+	ld.mu.Lock()
+	after := ld.maxSeq
+	ld.mu.Unlock()
+	for _, n := range nodes[:2] {
+		waitSeq(t, c, n.URL, after)
+	}
+	t.Logf("n1 and n2 applied that write %s after the kill", time.Since(killed).Round(time.Millisecond))
 	ld.waitAcked(t, 300, 90*time.Second)
 	t.Logf("%d writes through the others in %s after the kill", ld.n.Load()-before, time.Since(killed).Round(time.Millisecond))
 
