@@ -44,15 +44,22 @@ func TestClusterAppendDecidesOnTheLeader(t *testing.T) {
 		t.Fatalf("rival: err %v, want a conflict at %d", err, seqs[0])
 	}
 	// A batch holding a retried write is answered 10201 (a Nats-Msg-Id seen
-	// before): Append pins it down as its own.
-	w2 := mustWrite(t, newEvent("Note", "n2", 1, map[string]any{"title": "z"}), 0)
-	batch, err := envs[0].Log.Append(ctx, w2, mustWrite(t, newEvent("Note", "n3", 1, nil), 0))
+	// before): Append pins the whole batch down as its own, or as a
+	// conflict when another writer's versions are there.
+	b1 := []eventlog.Write{mustWrite(t, newEvent("Note", "n2", 1, map[string]any{"title": "z"}), 0),
+		mustWrite(t, newEvent("Note", "n3", 1, nil), 0)}
+	batch, err := envs[0].Log.Append(ctx, b1...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	batchAgain, err := envs[1].Log.Append(ctx, w2, mustWrite(t, newEvent("Note", "n3", 1, nil), 0))
-	if err == nil {
-		t.Fatalf("a batch with a new envelope for n3 v1 passed: %v", batchAgain)
+	again, err = envs[1].Log.Append(ctx, b1...)
+	if err != nil || again[0] != batch[0] || again[1] != batch[1] {
+		t.Fatalf("batch retried: %v %v, want %v", again, err, batch)
+	}
+	_, err = envs[1].Log.Append(ctx, mustWrite(t, newEvent("Note", "n2", 1, nil), 0),
+		mustWrite(t, newEvent("Note", "n3", 1, nil), 0))
+	if !errors.Is(err, eventlog.ErrConflict) {
+		t.Fatalf("a batch of other envelopes of n2 v1 and n3 v1: %v, want a conflict", err)
 	}
 
 	// Read-your-writes through any node: Head is never older than an ack.
@@ -89,7 +96,6 @@ func TestClusterAppendDecidesOnTheLeader(t *testing.T) {
 		}
 	}
 	t.Logf("direct gets on a third node right after the ack: %d of 200 stale", stale)
-	_ = batch
 }
 
 // TestClusterSurvivesANodeLoss stops one of three servers: appends and
