@@ -258,8 +258,12 @@ func (l *Log) Read(ctx context.Context, from Seq, filters ...string) (*Reader, e
 	return &Reader{cons: cons, it: it}, nil
 }
 
-// Next blocks until the next message arrives or ctx ends.
+// Next blocks until the next message arrives or ctx ends. When ctx ends
+// the reader is stopped for good: nats.go recreates a lost consumer in a
+// loop that only stopping the reader ends (a cluster without a majority
+// never lets it succeed).
 func (r *Reader) Next(ctx context.Context) (*Msg, error) {
+	defer context.AfterFunc(ctx, r.it.Stop)()
 	m, err := r.it.Next(jetstream.NextContext(ctx))
 	if err != nil {
 		if ctx.Err() != nil {
