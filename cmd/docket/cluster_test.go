@@ -143,6 +143,22 @@ func verifyCluster(t *testing.T, c *client, nodes []*proc, ld *load) {
 	}
 }
 
+// TestClusterNodeStopsWithoutMajority kills two of three nodes: the last
+// cannot write any more, but SIGTERM still stops it, promptly (its
+// projector's consumer is being recreated in a loop no majority ends).
+func TestClusterNodeStopsWithoutMajority(t *testing.T) {
+	nodes := startCluster(t)
+	nodes[1].kill()
+	nodes[2].kill()
+	// NATS says so once its Raft groups miss their peers for 10 s; by
+	// then the projector has noticed the loss of its consumer (if it was
+	// on a killed node) and tries to recreate it.
+	nodes[0].waitLog(t, "has NO quorum", 60*time.Second)
+	start := time.Now()
+	nodes[0].stop()
+	t.Logf("the last node stopped %s after SIGTERM", time.Since(start).Round(time.Millisecond))
+}
+
 // ping calls /api/method/ping and returns the answer's header.
 func ping(t testing.TB, c *client, base string, header ...string) map[string][]string {
 	t.Helper()

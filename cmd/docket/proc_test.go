@@ -175,6 +175,21 @@ func (p *proc) waitReady(within time.Duration) time.Duration {
 	}
 }
 
+// waitLog waits until the node's log has a line containing s.
+func (p *proc) waitLog(t testing.TB, s string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if b, _ := os.ReadFile(p.logFile()); strings.Contains(string(b), s) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s logged no %q within %s", p.name, s, within)
+		}
+		time.Sleep(100 * time.Millisecond) // polling a file the node appends to
+	}
+}
+
 func (p *proc) logTail(n int) {
 	b, _ := os.ReadFile(p.logFile())
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
