@@ -28,6 +28,9 @@ func TestServeFlagsNATSModes(t *testing.T) {
 	if cfg, err = parse(nil, "--nats-url", "nats://a:4222", "--nats-creds", "/run/docket.creds"); err != nil || cfg.NATSCreds == "" {
 		t.Fatalf("creds: %+v %v", cfg, err)
 	}
+	if _, err := parse(map[string]string{"DOCKET_REPLICAS": "three"}); err == nil || !strings.Contains(err.Error(), "DOCKET_REPLICAS") {
+		t.Errorf("DOCKET_REPLICAS=three: %v", err)
+	}
 	for _, bad := range []struct {
 		args []string
 		want string

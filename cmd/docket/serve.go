@@ -91,6 +91,11 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if c.FileStore != "object" && c.FileStore != "disk" {
 		return c, fmt.Errorf("--file-store must be object or disk, not %q", c.FileStore)
 	}
+	if v := getenv("DOCKET_REPLICAS"); v != "" {
+		if _, err := strconv.Atoi(v); err != nil {
+			return c, fmt.Errorf("DOCKET_REPLICAS=%q is not a number", v)
+		}
+	}
 	if err := c.checkNATS(); err != nil {
 		return c, err
 	}
@@ -98,9 +103,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	return c, nil
 }
 
-// envInt reads an integer environment variable; 0 when unset or not a
-// number (the flag parser then reports nothing, so a bad value reads as
-// unset: the default).
+// envInt reads an integer environment variable (0 when unset; a value
+// that is not a number is refused after parsing).
 func envInt(getenv func(string) string, k string) int {
 	n, _ := strconv.Atoi(getenv(k))
 	return n
