@@ -115,7 +115,7 @@ func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request, c *call) err
 	up.Folder = args["folder"]
 	up.DocType, up.DocName, up.FieldName = args["doctype"], args["docname"], args["fieldname"]
 	var doc map[string]any
-	_, err = s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
+	seq, err := s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
 		var err error
 		doc, err = tx.AttachFile(r.Context(), up)
 		c.messages = tx.Messages()
@@ -124,6 +124,7 @@ func (s *Server) uploadFile(w http.ResponseWriter, r *http.Request, c *call) err
 	if err != nil {
 		return err
 	}
+	c.wrote(seq)
 	d, err := s.docs.Meta("File")
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, c *call, name 
 	if err != nil {
 		return err
 	}
+	c.wrote(resp.Seq)
 	res := resp.Message
 	if doc, ok := res.(methods.Document); ok {
 		d, err := s.docs.Meta(doc.DocType)

@@ -104,7 +104,7 @@ func (s *Server) createDoc(w http.ResponseWriter, r *http.Request, c *call) erro
 func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, c *call, doctype string,
 	write func(tx *methods.Tx) (map[string]any, error)) error {
 	var doc map[string]any
-	_, err := s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
+	seq, err := s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
 		var err error
 		doc, err = write(tx)
 		c.messages = tx.Messages()
@@ -113,6 +113,7 @@ func (s *Server) writeDoc(w http.ResponseWriter, r *http.Request, c *call, docty
 	if err != nil {
 		return err
 	}
+	c.wrote(seq)
 	d, err := s.docs.Meta(doctype)
 	if err != nil {
 		return err
@@ -142,7 +143,7 @@ func (s *Server) deleteDoc(w http.ResponseWriter, r *http.Request, c *call) erro
 	if name == "" {
 		return errorf("DoesNotExistError", "")
 	}
-	_, err := s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
+	seq, err := s.docs.Run(r.Context(), c.id.User, func(tx *methods.Tx) error {
 		err := tx.Delete(r.Context(), doctype, name)
 		c.messages = tx.Messages()
 		return err
@@ -150,6 +151,7 @@ func (s *Server) deleteDoc(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
+	c.wrote(seq)
 	s.respond(w, c, http.StatusAccepted, "data", "ok")
 	return nil
 }

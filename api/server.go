@@ -13,6 +13,7 @@ import (
 
 	"docket/auth"
 	"docket/blobs"
+	"docket/eventlog"
 	"docket/methods"
 )
 
@@ -44,6 +45,9 @@ type Options struct {
 	// Ops are the health, readiness and metrics endpoints (none by
 	// default) and what the API reports to them.
 	Ops Ops
+	// MinSeqWait bounds how long a request carrying X-Docket-Min-Seq waits
+	// for this node's projections; default 10 s.
+	MinSeqWait time.Duration
 }
 
 // LoginLimit bounds failed password checks (login, update_password) per
@@ -101,6 +105,9 @@ func New(docs *methods.Docs, authSvc *auth.Service, disp *methods.Dispatcher, op
 	if lim.Window <= 0 {
 		lim.Window = time.Minute
 	}
+	if opts.MinSeqWait <= 0 {
+		opts.MinSeqWait = 10 * time.Second
+	}
 	s := &Server{docs: docs, auth: authSvc, methods: disp, log: opts.Logger, opts: opts, closing: make(chan struct{}),
 		userFailures: auth.NewLimiter(lim.PerUser, lim.Window, opts.Now),
 		addrFailures: auth.NewLimiter(lim.PerAddress, lim.Window, opts.Now)}
@@ -116,6 +123,7 @@ type call struct {
 	v2       bool
 	cookies  []*http.Cookie // cookies to set (login, logout, expiry)
 	messages []string       // user-facing messages of a successful call
+	seq      eventlog.Seq   // the last stream sequence the call wrote
 }
 
 // handler serves one route; it writes its response or returns an error
@@ -141,6 +149,7 @@ func (s *Server) adapt(h handler, acc access, v2 bool) http.Handler {
 		defer s.inflight.Done()
 		start := time.Now()
 		c := &call{v2: v2}
+		w = &seqWriter{ResponseWriter: w, s: s, c: c}
 		defer func() {
 			// A bug must cost one request, not the process or a bare EOF.
 			if p := recover(); p != nil {
@@ -178,6 +187,9 @@ func (s *Server) readArgs(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, c *call, h handler, acc access) error {
+	if err := s.waitMinSeq(r); err != nil {
+		return err
+	}
 	if acc == streamed {
 		c.args = map[string]any{}
 		for k, vs := range r.URL.Query() {

@@ -244,7 +244,7 @@ type familyRecord struct {
 // load reads a record; a missing, unreadable or expired one is nil (an
 // expired one is purged).
 func (s *Service) load(ctx context.Context, k string) (*grantRecord, uint64, error) {
-	e, err := s.oauthKV.Get(ctx, k)
+	e, err := kvGet(ctx, s.oauthKV, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, 0, nil
 	}
@@ -302,7 +302,7 @@ func (s *Service) newFamily(ctx context.Context, expires time.Time) (string, err
 // reports false when the grant is gone.
 func (s *Service) updateFamily(ctx context.Context, id string, change func(*familyRecord)) (bool, error) {
 	for range 16 {
-		e, err := s.oauthKV.Get(ctx, familyKey(id))
+		e, err := kvGet(ctx, s.oauthKV, familyKey(id))
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			return false, nil
 		}
@@ -351,7 +351,7 @@ func (s *Service) familyLive(ctx context.Context, id string) (bool, error) {
 	if id == "" {
 		return false, nil
 	}
-	e, err := s.oauthKV.Get(ctx, familyKey(id))
+	e, err := kvGet(ctx, s.oauthKV, familyKey(id))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return false, nil
 	}
@@ -601,7 +601,7 @@ func (s *Service) NewApproval(ctx context.Context, a *Authorization) (string, er
 		Expires time.Time `json:"expires"` // for the sweep
 	}
 	pending := oauthKey(kindPending, a.User+"\x00"+a.Client.ID)
-	if e, err := s.oauthKV.Get(ctx, pending); err == nil {
+	if e, err := kvGet(ctx, s.oauthKV, pending); err == nil {
 		var old pendingRecord
 		if json.Unmarshal(e.Value(), &old) == nil && old.ID != "" {
 			if err := s.oauthKV.Purge(ctx, oauthKey(kindApproval, old.ID)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {

@@ -68,7 +68,8 @@ type Options struct {
 	// SessionTTL is how long an idle session lives; default 170 hours
 	// (Frappe's default session_expiry).
 	SessionTTL time.Duration
-	// Replicas of the buckets; default 1.
+	// Replicas of the buckets; default 1 (in a cluster, three). Replicated
+	// buckets are read through their leader, never a lagging replica.
 	Replicas int
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -112,30 +113,23 @@ func New(ctx context.Context, js jetstream.JetStream, users Users, opts Options)
 	if opts.CacheTTL == 0 {
 		opts.CacheTTL = time.Second
 	}
-	secrets, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: SecretsBucket, Description: "docket password hashes, API secret hashes and Password field values",
-		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("auth: secrets bucket: %w", err)
-	}
-	sessions, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: SessionsBucket, Description: "docket login sessions",
-		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1, TTL: opts.SessionTTL,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("auth: sessions bucket: %w", err)
-	}
 	if opts.OAuthMaxBytes <= 0 {
 		opts.OAuthMaxBytes = 256 << 20
 	}
-	oauthKV, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kvs, err := openBuckets(ctx, js, []jetstream.KeyValueConfig{{
+		Bucket: SecretsBucket, Description: "docket password hashes, API secret hashes and Password field values",
+		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1,
+	}, {
+		Bucket: SessionsBucket, Description: "docket login sessions",
+		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1, TTL: opts.SessionTTL,
+	}, {
 		Bucket: OAuthBucket, Description: "docket OAuth 2.0 codes, tokens and grants (SHA-256 of each)",
 		Storage: jetstream.FileStorage, Replicas: opts.Replicas, History: 1, MaxBytes: opts.OAuthMaxBytes,
-	})
+	}})
 	if err != nil {
-		return nil, fmt.Errorf("auth: oauth bucket: %w", err)
+		return nil, err
 	}
+	secrets, sessions, oauthKV := kvs[0], kvs[1], kvs[2]
 	dummy, err := HashPassword(randomHex(16))
 	if err != nil {
 		return nil, err
@@ -173,7 +167,7 @@ func (s *Service) get(ctx context.Context, k string) ([]byte, error) {
 
 // getFresh reads a secrets-bucket key from the bucket, not the cache.
 func (s *Service) getFresh(ctx context.Context, k string) ([]byte, error) {
-	e, err := s.secrets.Get(ctx, k)
+	e, err := kvGet(ctx, s.secrets, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, nil
 	}

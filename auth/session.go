@@ -65,7 +65,7 @@ func (s *Service) Session(ctx context.Context, sid string) (*Session, error) {
 	k := sessionKey(sid)
 	v, ok := s.sessionCache.get(k)
 	if !ok {
-		e, err := s.sessions.Get(ctx, k)
+		e, err := kvGet(ctx, s.sessions, k)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			return nil, ErrNoSession
 		}

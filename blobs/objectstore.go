@@ -31,7 +31,8 @@ type ObjectStoreOptions struct {
 	// Bucket names the Object Store bucket (stream OBJ_<Bucket>); default
 	// "docket_files".
 	Bucket string
-	// Replicas is the bucket's replication factor in a cluster; default 1.
+	// Replicas is the bucket's replication factor in a cluster; default 1
+	// (in a cluster, three).
 	Replicas int
 	// TempDir holds uploads while they are hashed; default os.TempDir().
 	TempDir string
@@ -58,6 +59,7 @@ type ObjectStoreOptions struct {
 // a content is stored once there too, at the cost of a wasted upload.
 type ObjectStore struct {
 	js        jetstream.JetStream
+	leader    nats.JetStreamContext // reads through the leader; nil: not replicated
 	obs       jetstream.ObjectStore
 	stream    jetstream.Stream
 	bucket    string
@@ -116,8 +118,16 @@ func NewObjectStore(ctx context.Context, js jetstream.JetStream, opts ObjectStor
 	if err != nil {
 		return nil, fmt.Errorf("blobs: object store %s: %w", opts.Bucket, err)
 	}
+	var leader nats.JetStreamContext
+	if st.CachedInfo().Config.Replicas > 1 {
+		// The legacy API reads through the stream's leader.
+		if leader, err = js.Conn().JetStream(nats.APIPrefix(apiPrefix(js.Options()))); err != nil {
+			return nil, fmt.Errorf("blobs: object store %s: %w", opts.Bucket, err)
+		}
+	}
 	return &ObjectStore{
 		js:        js,
+		leader:    leader,
 		pub:       pub,
 		timeout:   timeout,
 		readAhead: readAhead,
@@ -369,7 +379,42 @@ func (m objectMeta) blobInfo() Info {
 // meta reads the meta message of the object named hash, as GetInfo does
 // but keeping its sequence. ok is false when there is none, or it marks a
 // deletion (m.seq is then the deletion's).
+//
+// A replicated bucket's direct gets may be answered by a replica that has
+// not applied the newest messages yet (most often this node's own), so
+// "none" is asked again of the leader, which has every acknowledged
+// message. When the leader has it, meta waits (within ctx, at most
+// lagWait) until a direct get finds it too: a replica that has applied the
+// meta message has applied the chunks before it, which Open's reads
+// fetch by direct get.
 func (s *ObjectStore) meta(ctx context.Context, hash string) (m objectMeta, ok bool, err error) {
+	m, found, err := s.directMeta(ctx, hash)
+	if found || err != nil || s.leader == nil {
+		return m, found && !m.info.Deleted, err
+	}
+	if m, found, err = s.leaderMeta(ctx, hash); !found || err != nil {
+		return m, false, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, lagWait)
+	defer cancel()
+	for pause := time.Millisecond; wctx.Err() == nil; pause = min(2*pause, 50*time.Millisecond) {
+		if dm, ok, err := s.directMeta(wctx, hash); ok && err == nil && dm.seq >= m.seq {
+			break
+		}
+		select {
+		case <-time.After(pause):
+		case <-wctx.Done():
+		}
+	}
+	return m, !m.info.Deleted, nil
+}
+
+// lagWait bounds how long meta waits for a lagging replica.
+const lagWait = 5 * time.Second
+
+// directMeta reads a meta message by direct get; found is false when
+// there is none.
+func (s *ObjectStore) directMeta(ctx context.Context, hash string) (m objectMeta, found bool, err error) {
 	raw, err := s.stream.GetLastMsgForSubject(ctx, metaSubject(s.bucket, hash))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return m, false, nil
@@ -377,11 +422,27 @@ func (s *ObjectStore) meta(ctx context.Context, hash string) (m objectMeta, ok b
 	if err != nil {
 		return m, false, err
 	}
-	if err := json.Unmarshal(raw.Data, &m.info); err != nil {
-		return m, false, fmt.Errorf("meta of %s: %w", hash, err)
+	return m, true, m.decode(hash, raw.Data, raw.Sequence, raw.Time)
+}
+
+// leaderMeta reads a meta message through the stream's leader.
+func (s *ObjectStore) leaderMeta(ctx context.Context, hash string) (m objectMeta, found bool, err error) {
+	raw, err := s.leader.GetLastMsg(streamName(s.bucket), metaSubject(s.bucket, hash), nats.Context(ctx))
+	if errors.Is(err, nats.ErrMsgNotFound) {
+		return m, false, nil
 	}
-	m.seq, m.info.ModTime = raw.Sequence, raw.Time
-	return m, !m.info.Deleted, nil
+	if err != nil {
+		return m, false, err
+	}
+	return m, true, m.decode(hash, raw.Data, raw.Sequence, raw.Time)
+}
+
+func (m *objectMeta) decode(hash string, data []byte, seq uint64, t time.Time) error {
+	if err := json.Unmarshal(data, &m.info); err != nil {
+		return fmt.Errorf("meta of %s: %w", hash, err)
+	}
+	m.seq, m.info.ModTime = seq, t
+	return nil
 }
 
 func infoOf(oi *jetstream.ObjectInfo) Info {

@@ -91,8 +91,16 @@ func (w *Write) msg() *nats.Msg {
 	return m
 }
 
-// commitTimeout bounds one commit round.
-const commitTimeout = 10 * time.Second
+// commitTimeout bounds the commit of one request, retries included.
+// attemptTimeout bounds one try: a cluster that lost its stream leader
+// answers nothing until it has elected another (4 to 9 s in NATS), and a
+// publish sent to the old one is lost; the next try reaches the new one.
+// A try carries the same Nats-Msg-Id, so one that lands after an earlier
+// one did is recognised, not stored twice.
+const (
+	commitTimeout  = 20 * time.Second
+	attemptTimeout = 2 * time.Second
+)
 
 type commitReq struct {
 	writes []Write
@@ -255,7 +263,9 @@ func (l *Log) commitRound(round []*commitReq) {
 		for _, r := range round {
 			all = append(all, r.writes...)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+		// One try: if it fails, every request is committed on its own,
+		// with retries.
+		ctx, cancel := context.WithTimeout(context.Background(), attemptTimeout)
 		seqs, err := l.publishBatch(ctx, all)
 		cancel()
 		if err == nil {
@@ -294,14 +304,16 @@ func (l *Log) commitRound(round []*commitReq) {
 // commitOne commits one request: a single publish or one atomic batch.
 func (l *Log) commitOne(ctx context.Context, writes []Write) ([]Seq, error) {
 	var seqs []Seq
-	var err error
-	if len(writes) == 1 {
-		var s Seq
-		s, err = l.publishOne(ctx, writes[0])
-		seqs = []Seq{s}
-	} else {
-		seqs, err = l.publishBatch(ctx, writes)
-	}
+	err := l.tries(ctx, func(ctx context.Context) (err error) {
+		if len(writes) == 1 {
+			var s Seq
+			s, err = l.publishOne(ctx, writes[0])
+			seqs = []Seq{s}
+		} else {
+			seqs, err = l.publishBatch(ctx, writes)
+		}
+		return err
+	})
 	if err == nil {
 		return seqs, nil
 	}
@@ -327,20 +339,20 @@ func (l *Log) recognise(ctx context.Context, writes []Write, cause error) ([]Seq
 	landed := 0
 	var conflict *ConflictError
 	for i, w := range writes {
-		raw, err := l.stream.GetMsg(ctx, uint64(w.Expect)+1, jetstream.WithGetMsgSubject(w.Subject))
+		m, err := l.getMsg(ctx, msgGetRequest{Seq: uint64(w.Expect) + 1, NextFor: w.Subject})
 		switch {
 		case errors.Is(err, jetstream.ErrMsgNotFound):
 			continue // nothing after the expectation: not landed, no conflict
 		case err != nil:
 			return nil, fmt.Errorf("eventlog: after %v, reading %s: %w", cause, w.Subject, err)
 		}
-		if raw.Header.Get(HeaderID) == w.ID {
-			seqs[i] = Seq(raw.Sequence)
+		if m.ID() == w.ID {
+			seqs[i] = m.Seq
 			landed++
 			continue
 		}
 		if conflict == nil {
-			conflict = &ConflictError{Subject: w.Subject, Last: Seq(raw.Sequence)}
+			conflict = &ConflictError{Subject: w.Subject, Last: m.Seq}
 		}
 	}
 	switch {
@@ -354,25 +366,39 @@ func (l *Log) recognise(ctx context.Context, writes []Write, cause error) ([]Seq
 	return nil, cause
 }
 
-func (l *Log) publishOne(ctx context.Context, w Write) (Seq, error) {
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		ack, err := l.js.PublishMsg(ctx, w.msg())
-		if err == nil && ack.Duplicate {
-			// A replicated stream checks Nats-Msg-Id before expectations: a
-			// competing writer of the same version is answered "duplicate"
-			// with the winner's sequence. It is ours only if the ID is.
-			return l.ownDuplicate(ctx, w, Seq(ack.Sequence))
+// tries runs publish, each try with its own deadline (attemptTimeout),
+// again while it times out (or finds no stream leader) and ctx lasts.
+func (l *Log) tries(ctx context.Context, publish func(ctx context.Context) error) error {
+	pause := 10 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+		err := publish(actx)
+		cancel()
+		if err == nil || !isTimeout(err) || ctx.Err() != nil {
+			return err
 		}
-		if err == nil {
-			return Seq(ack.Sequence), nil
+		l.log.Debug("publish timed out, trying again", "err", err)
+		select {
+		case <-time.After(pause): // no leader answers yet: do not spin
+		case <-ctx.Done():
+			return err
 		}
-		lastErr = translate(err, w.Subject)
-		if !isTimeout(lastErr) || ctx.Err() != nil {
-			return 0, lastErr
-		}
+		pause = min(2*pause, 500*time.Millisecond)
 	}
-	return 0, lastErr
+}
+
+func (l *Log) publishOne(ctx context.Context, w Write) (Seq, error) {
+	ack, err := l.js.PublishMsg(ctx, w.msg())
+	if err != nil {
+		return 0, translate(err, w.Subject)
+	}
+	if ack.Duplicate {
+		// A replicated stream checks Nats-Msg-Id before expectations: a
+		// competing writer of the same version is answered "duplicate"
+		// with the winner's sequence. It is ours only if the ID is.
+		return l.ownDuplicate(ctx, w, Seq(ack.Sequence))
+	}
+	return Seq(ack.Sequence), nil
 }
 
 // ownDuplicate decides a publish answered "duplicate" at seq.
@@ -424,13 +450,8 @@ func (l *Log) publishBatch(ctx context.Context, writes []Write) ([]Seq, error) {
 // the same version: it is reported as a conflict and then pinned down.
 func translate(err error, subject string) error {
 	var code jetstream.ErrorCode
-	var apiErr *jetstream.APIError
-	var jsErr jetstream.JetStreamError
-	switch {
-	case errors.As(err, &apiErr):
+	if apiErr := apiError(err); apiErr != nil {
 		code = apiErr.ErrorCode
-	case errors.As(err, &jsErr) && jsErr.APIError() != nil:
-		code = jsErr.APIError().ErrorCode
 	}
 	switch code {
 	case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant,
@@ -440,14 +461,22 @@ func translate(err error, subject string) error {
 	return fmt.Errorf("eventlog: publish: %w", err)
 }
 
-func tooManyInflight(err error) bool {
+// apiError is the JetStream API error err carries, or nil.
+func apiError(err error) *jetstream.APIError {
 	var apiErr *jetstream.APIError
 	var jsErr jetstream.JetStreamError
 	switch {
 	case errors.As(err, &apiErr):
-	case errors.As(err, &jsErr) && jsErr.APIError() != nil:
-		apiErr = jsErr.APIError()
-	default:
+		return apiErr
+	case errors.As(err, &jsErr):
+		return jsErr.APIError()
+	}
+	return nil
+}
+
+func tooManyInflight(err error) bool {
+	apiErr := apiError(err)
+	if apiErr == nil {
 		return false
 	}
 	return apiErr.ErrorCode == jetstreamext.JSErrCodeAtomicPublishTooManyInflight ||

@@ -60,7 +60,8 @@ func (e *ConflictError) Unwrap() error { return ErrConflict }
 
 // Options configures a [Log]. The zero value works.
 type Options struct {
-	// Replicas of the stream; default 1.
+	// Replicas of the stream; default 1. An existing stream is updated to
+	// this count. In a cluster, three.
 	Replicas int
 	// Committers is the number of group-commit goroutines; default 2.
 	Committers int
@@ -91,6 +92,9 @@ type Log struct {
 	done   chan struct{}
 	// batchSlots bounds the atomic batches a fallback sends at once.
 	batchSlots chan struct{}
+	// replicas of the stream: above 1, reads that decide writes go
+	// through the leader (leaderGet).
+	replicas int
 
 	closeMu   sync.RWMutex
 	closed    bool
@@ -125,6 +129,8 @@ func StreamConfig(replicas int) jetstream.StreamConfig {
 }
 
 // Open creates or updates the DOCS stream and starts the committers.
+// While a JetStream cluster is not ready (no meta leader yet, fewer nodes
+// known than replicas) it retries until ctx ends.
 func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Log, error) {
 	if opts.Committers <= 0 {
 		opts.Committers = 2
@@ -151,12 +157,17 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Log, error) {
 		close(l.done) // no committers
 		return l, nil
 	}
-	stream, err := js.CreateOrUpdateStream(ctx, StreamConfig(opts.Replicas))
+	var stream jetstream.Stream
+	err = Retry(ctx, opts.Logger, "stream "+StreamName, func(ctx context.Context) error {
+		stream, err = js.CreateOrUpdateStream(ctx, StreamConfig(opts.Replicas))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: create stream %s: %w", StreamName, err)
 	}
 	l := &Log{
 		nc: nc, js: js, stream: stream, opts: opts, log: opts.Logger,
+		replicas:   stream.CachedInfo().Config.Replicas,
 		queue:      make(chan *commitReq, 4096),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
@@ -185,40 +196,50 @@ type Msg struct {
 func (m *Msg) ID() string { return m.Header.Get(HeaderID) }
 
 // Head returns the last message on a subject, or ErrNotFound.
+// On a replicated stream it asks the leader, so the head is never older
+// than an acknowledged write.
 func (l *Log) Head(ctx context.Context, subject string) (*Msg, error) {
-	raw, err := l.stream.GetLastMsgForSubject(ctx, subject)
+	m, err := l.getMsg(ctx, msgGetRequest{LastFor: subject})
 	if err != nil {
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return nil, ErrNotFound
 		}
 		return nil, fmt.Errorf("eventlog: head of %s: %w", subject, err)
 	}
-	return rawMsg(raw), nil
+	return m, nil
 }
 
 // Get returns the message at a sequence, or ErrNotFound.
 func (l *Log) Get(ctx context.Context, seq Seq) (*Msg, error) {
-	raw, err := l.stream.GetMsg(ctx, uint64(seq))
+	m, err := l.getMsg(ctx, msgGetRequest{Seq: uint64(seq)})
 	if err != nil {
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return nil, ErrNotFound
 		}
 		return nil, fmt.Errorf("eventlog: get %d: %w", seq, err)
 	}
-	return rawMsg(raw), nil
+	return m, nil
 }
 
 func rawMsg(raw *jetstream.RawStreamMsg) *Msg {
 	return &Msg{Seq: Seq(raw.Sequence), Subject: raw.Subject, Data: raw.Data, Header: raw.Header, Time: raw.Time}
 }
 
-// LastSeq returns the stream's last sequence.
+// LastSeq returns the stream's last sequence. On a replicated stream it
+// waits (within ctx, or at most 30 s) while the cluster elects a leader.
 func (l *Log) LastSeq(ctx context.Context) (Seq, error) {
-	info, err := l.StreamInfo(ctx)
+	var last Seq
+	err := l.retry(ctx, "stream info", func(ctx context.Context) error {
+		info, err := l.StreamInfo(ctx)
+		if err == nil {
+			last = Seq(info.State.LastSeq)
+		}
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
-	return Seq(info.State.LastSeq), nil
+	return last, nil
 }
 
 // StreamInfo returns the stream's configuration and state as the server
@@ -252,15 +273,23 @@ func (l *Log) Read(ctx context.Context, from Seq, filters ...string) (*Reader, e
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: read from %d: %w", from, err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1024))
+	// Heartbeats every second: when the server holding the consumer is
+	// lost (a cluster node), the reader notices within 2 s, not nats.go's
+	// default 30 s, and recreates the consumer elsewhere.
+	it, err := cons.Messages(jetstream.PullMaxMessages(1024), jetstream.PullExpiry(10*time.Second),
+		jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: read from %d: %w", from, err)
 	}
 	return &Reader{cons: cons, it: it}, nil
 }
 
-// Next blocks until the next message arrives or ctx ends.
+// Next blocks until the next message arrives or ctx ends. When ctx ends
+// the reader is stopped for good: nats.go recreates a lost consumer in a
+// loop that only stopping the reader ends (a cluster without a majority
+// never lets it succeed).
 func (r *Reader) Next(ctx context.Context) (*Msg, error) {
+	defer context.AfterFunc(ctx, r.it.Stop)()
 	m, err := r.it.Next(jetstream.NextContext(ctx))
 	if err != nil {
 		if ctx.Err() != nil {

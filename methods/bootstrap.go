@@ -2,6 +2,7 @@ package methods
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"docket/projections/meta"
@@ -20,9 +21,10 @@ var StandardRoles = []string{"Administrator", "System Manager", "All", "Guest", 
 // DocTypes, the standard roles and the Administrator and Guest users.
 // The Administrator gets adminPassword when it is created. It reports
 // whether it created the Administrator. Run it once the projections have
-// caught up with the log.
+// caught up with the log. Nodes of a cluster may run it at once: one
+// creates each thing, the others find it.
 func (d *Docs) Bootstrap(ctx context.Context, adminPassword string) (bool, error) {
-	_, err := d.runSystem(ctx, func(tx *Tx) error {
+	err := d.bootstrapTx(ctx, func(tx *Tx) error {
 		for _, doc := range meta.Builtins() {
 			name, _ := doc[meta.FieldName].(string)
 			if ok, err := tx.Exists(ctx, "DocType", name); err != nil || ok {
@@ -40,8 +42,13 @@ func (d *Docs) Bootstrap(ctx context.Context, adminPassword string) (bool, error
 	if err != nil {
 		return false, err
 	}
+	// In a cluster another node may have created them a moment ago: the
+	// roles and users below need them in this node's projections.
+	if err := d.catchUp(ctx); err != nil {
+		return false, err
+	}
 	created := false
-	_, err = d.runSystem(ctx, func(tx *Tx) error {
+	err = d.bootstrapTx(ctx, func(tx *Tx) error {
 		created = false
 		for _, role := range StandardRoles {
 			if ok, err := tx.Exists(ctx, "Role", role); err != nil || ok {
@@ -79,6 +86,33 @@ func (d *Docs) Bootstrap(ctx context.Context, adminPassword string) (bool, error
 		return nil
 	})
 	return created, err
+}
+
+// bootstrapTx runs a bootstrap transaction. A duplicate means another
+// node of the cluster created the thing first (this node's projections
+// had not shown it yet): it catches up with the log and runs it again.
+func (d *Docs) bootstrapTx(ctx context.Context, fn func(tx *Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		_, err := d.runSystem(ctx, fn)
+		var me *Error
+		if err == nil || attempt == 5 || !errors.As(err, &me) || me.Exc != DuplicateEntryError {
+			return err
+		}
+		if err := d.catchUp(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// catchUp waits until this node's projections show the whole log as it
+// is now (bounded as a write's wait is).
+func (d *Docs) catchUp(ctx context.Context) error {
+	last, err := d.log.LastSeq(ctx)
+	if err != nil {
+		return err
+	}
+	d.waitApplied(ctx, last)
+	return nil
 }
 
 // runSystem runs a bootstrap transaction as Administrator.

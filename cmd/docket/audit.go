@@ -83,7 +83,7 @@ func openSource(ctx context.Context, f sourceFlags, cacheSize int64) (_ *source,
 	}()
 	var nc *nats.Conn
 	if f.natsURL != "" {
-		if nc, err = connectNATS(f.natsURL, f.natsToken, "docket audit"); err != nil {
+		if nc, err = dialNATS(f.natsURL, f.natsToken, "docket audit"); err != nil {
 			return nil, err
 		}
 		src.closers = append(src.closers, nc.Close)
@@ -116,8 +116,8 @@ func openSource(ctx context.Context, f sourceFlags, cacheSize int64) (_ *source,
 	return src, nil
 }
 
-// connectNATS connects to a running node's or cluster's NATS.
-func connectNATS(url, token, name string) (*nats.Conn, error) {
+// dialNATS connects to a running node's or cluster's NATS.
+func dialNATS(url, token, name string) (*nats.Conn, error) {
 	opts := []nats.Option{nats.Name(name)}
 	if token != "" {
 		opts = append(opts, nats.Token(token))

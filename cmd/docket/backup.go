@@ -180,7 +180,7 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 		}
 		replicas = 1
 	} else {
-		if nc, err = connectNATS(natsURL, natsToken, "docket restore"); err != nil {
+		if nc, err = dialNATS(natsURL, natsToken, "docket restore"); err != nil {
 			return err
 		}
 	}

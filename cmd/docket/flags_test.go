@@ -119,12 +119,13 @@ func TestFlagsTable(t *testing.T) {
 // sameDefault tells whether the README's way of writing a default is
 // the flag's default.
 func sameDefault(f serveFlag, readme string) bool {
-	switch readme {
-	case "empty":
-		readme = ""
-	case "on":
+	if strings.HasPrefix(readme, "empty") { // "empty", or "empty: what it then means"
+		return f.def == ""
+	}
+	switch {
+	case readme == "on":
 		readme = "true"
-	case "off":
+	case readme == "off":
 		readme = "false"
 	}
 	def := f.def

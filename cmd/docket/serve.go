@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,7 +47,17 @@ type config struct {
 	// (docket bench times a rebuild with it).
 	caughtUp func(seq eventlog.Seq, took time.Duration)
 	Ops      opsConfig // metrics, readiness, shutdown (ops.go)
+	// External NATS (instead of the embedded server) and its credentials.
+	NATSURL, NATSUser, NATSPassword, NATSCreds string
+	// Embedded clustering.
+	ServerName, ClusterName, ClusterListen, Routes string
+	// Replicas of the stream and the buckets; 0: three in a cluster, else one.
+	Replicas int
 }
+
+// startTimeout bounds how long a starting node waits for JetStream: a
+// cluster answers once most of its nodes are up.
+const startTimeout = 2 * time.Minute
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	env := func(k, def string) string {
@@ -63,7 +74,16 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.Data, "data", env("DOCKET_DATA", "./data"), "data directory (NATS JetStream files and Pebble); env DOCKET_DATA")
 	fs.StringVar(&c.HTTP, "http", env("DOCKET_HTTP", ":8000"), "HTTP listen address; env DOCKET_HTTP")
 	fs.StringVar(&c.NATSListen, "nats-listen", env("DOCKET_NATS_LISTEN", ""), "also accept NATS clients (workers, subscribers) on this address, e.g. 127.0.0.1:4222; empty: in-process only; env DOCKET_NATS_LISTEN")
-	fs.StringVar(&c.NATSToken, "nats-token", env("DOCKET_NATS_TOKEN", ""), "the token NATS clients must present; env DOCKET_NATS_TOKEN")
+	fs.StringVar(&c.NATSToken, "nats-token", env("DOCKET_NATS_TOKEN", ""), "the token NATS clients must present (with --nats-url: the token docket presents); env DOCKET_NATS_TOKEN")
+	fs.StringVar(&c.NATSURL, "nats-url", env("DOCKET_NATS_URL", ""), "use this external NATS cluster (comma-separated URLs, e.g. nats://n1:4222,nats://n2:4222) instead of the embedded server; env DOCKET_NATS_URL")
+	fs.StringVar(&c.NATSUser, "nats-user", env("DOCKET_NATS_USER", ""), "with --nats-url: the user docket connects as; env DOCKET_NATS_USER")
+	fs.StringVar(&c.NATSPassword, "nats-password", env("DOCKET_NATS_PASSWORD", ""), "with --nats-user: its password; env DOCKET_NATS_PASSWORD")
+	fs.StringVar(&c.NATSCreds, "nats-creds", env("DOCKET_NATS_CREDS", ""), "with --nats-url: a NATS credentials file (JWT and seed); env DOCKET_NATS_CREDS")
+	fs.StringVar(&c.ServerName, "server-name", env("DOCKET_SERVER_NAME", ""), "the embedded NATS server's name, unique in its cluster (default docket); env DOCKET_SERVER_NAME")
+	fs.StringVar(&c.ClusterName, "cluster-name", env("DOCKET_CLUSTER_NAME", ""), "make the embedded NATS server a node of this cluster (the same on every node); env DOCKET_CLUSTER_NAME")
+	fs.StringVar(&c.ClusterListen, "cluster-listen", env("DOCKET_CLUSTER_LISTEN", ""), "with --cluster-name: where the other nodes' routes connect, e.g. 0.0.0.0:6222; env DOCKET_CLUSTER_LISTEN")
+	fs.StringVar(&c.Routes, "routes", env("DOCKET_ROUTES", ""), "with --cluster-name: comma-separated routes to the cluster's nodes, e.g. nats-route://n1:6222,nats-route://n2:6222,nats-route://n3:6222; env DOCKET_ROUTES")
+	fs.IntVar(&c.Replicas, "replicas", envInt(getenv, "DOCKET_REPLICAS"), "replicas of the log, the key-value buckets and the file store (default: 3 in a cluster, 1 on a single server); env DOCKET_REPLICAS")
 	fs.StringVar(&c.LogLevel, "log-level", env("DOCKET_LOG_LEVEL", "info"), "log level: debug, info, warn, error; env DOCKET_LOG_LEVEL")
 	fs.Int64Var(&c.MaxBody, "max-body", 25<<20, "largest request body in bytes")
 	fs.Int64Var(&c.MaxFileSize, "max-file-size", 25<<20, "largest uploaded file in bytes (413 beyond)")
@@ -84,8 +104,42 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if c.FileStore != "object" && c.FileStore != "disk" {
 		return c, fmt.Errorf("--file-store must be object or disk, not %q", c.FileStore)
 	}
+	if v := getenv("DOCKET_REPLICAS"); v != "" {
+		if _, err := strconv.Atoi(v); err != nil {
+			return c, fmt.Errorf("DOCKET_REPLICAS=%q is not a number", v)
+		}
+	}
+	if err := c.checkNATS(); err != nil {
+		return c, err
+	}
 	c.AdminPassword = getenv("DOCKET_ADMIN_PASSWORD")
 	return c, nil
+}
+
+// envInt reads an integer environment variable (0 when unset; a value
+// that is not a number is refused after parsing).
+func envInt(getenv func(string) string, k string) int {
+	n, _ := strconv.Atoi(getenv(k))
+	return n
+}
+
+// checkNATS checks that the NATS flags describe one mode: embedded
+// standalone, embedded cluster node, or external NATS.
+func (c config) checkNATS() error {
+	clustered := c.ClusterName != "" || c.ClusterListen != "" || c.Routes != ""
+	switch {
+	case c.NATSURL != "" && (clustered || c.NATSListen != "" || c.ServerName != ""):
+		return fmt.Errorf("--nats-url uses an external NATS: --nats-listen, --server-name, --cluster-name, --cluster-listen and --routes configure the embedded one")
+	case c.NATSURL == "" && (c.NATSUser != "" || c.NATSCreds != ""):
+		return fmt.Errorf("--nats-user and --nats-creds are for an external NATS (--nats-url)")
+	case clustered && (c.ClusterName == "" || c.ClusterListen == "" || c.Routes == "" || c.ServerName == ""):
+		return fmt.Errorf("a cluster node needs --server-name (unique), --cluster-name, --cluster-listen and --routes")
+	case c.Replicas < 0 || c.Replicas > 5:
+		return fmt.Errorf("--replicas must be between 1 and 5, not %d", c.Replicas)
+	case c.Replicas > 1 && c.NATSURL == "" && !clustered:
+		return fmt.Errorf("--replicas %d needs a cluster (--cluster-name … or --nats-url)", c.Replicas)
+	}
+	return nil
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -96,8 +150,9 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-// serve runs a single node until ctx ends, then shuts down in order: HTTP,
-// webhook delivery, projector, Pebble, log, NATS. ready (optional) receives the HTTP
+// serve runs a node (standalone, a node of an embedded cluster, or on an
+// external NATS) until ctx ends, then shuts down in order: HTTP, webhook
+// delivery, projector, Pebble, log, NATS. ready (optional) receives the HTTP
 // address once the server accepts requests.
 func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan<- string) (err error) {
 	logger := newLogger(stderr, cfg.LogLevel)
@@ -111,19 +166,15 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 		}
 	}()
 
-	ns, err := eventlog.StartServer(eventlog.ServerOptions{
-		StoreDir: filepath.Join(cfg.Data, "nats"), Listen: cfg.NATSListen, Token: cfg.NATSToken, Logger: logger,
-	})
+	conn, err := connectNATS(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	closers = append(closers, func() { ns.Shutdown(); ns.WaitForShutdown(); logger.Info("nats stopped") })
-	nc, err := eventlog.ConnectInProcess(ns, "docket", cfg.NATSToken)
-	if err != nil {
-		return err
-	}
-	closers = append(closers, nc.Close)
-	lg, err := eventlog.Open(ctx, nc, eventlog.Options{Logger: logger})
+	closers = append(closers, func() { conn.close(logger) })
+	nc := conn.nc
+	startCtx, cancelStart := context.WithTimeout(ctx, startTimeout)
+	defer cancelStart()
+	lg, err := eventlog.Open(startCtx, nc, eventlog.Options{Logger: logger, Replicas: conn.replicas})
 	if err != nil {
 		return err
 	}
@@ -179,7 +230,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 		cfg.caughtUp(last, took)
 	}
 
-	authSvc, err := auth.New(ctx, lg.JetStream(), methods.NewUsers(store), auth.Options{Logger: logger})
+	var authSvc *auth.Service
+	err = eventlog.Retry(startCtx, logger, "auth buckets", func(ctx context.Context) (err error) {
+		authSvc, err = auth.New(ctx, lg.JetStream(), methods.NewUsers(store),
+			auth.Options{Logger: logger, Replicas: conn.replicas})
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -218,13 +274,12 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 	reg := methods.NewRegistry()
 	methods.RegisterBuiltins(reg)
 	disp := methods.NewDispatcher(docs, reg, nc, methods.DispatchOptions{})
-	var origins []string
-	for _, o := range strings.Split(cfg.CORSOrigins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			origins = append(origins, o)
-		}
-	}
-	files, err := openFileStore(ctx, cfg, lg)
+	origins := splitList(cfg.CORSOrigins)
+	var files blobs.Store
+	err = eventlog.Retry(startCtx, logger, "file store", func(ctx context.Context) (err error) {
+		files, err = openFileStore(ctx, cfg, lg, conn.replicas)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -287,7 +342,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 
 // openFileStore opens the store of file bytes the configuration names,
 // with its spool directory under the data directory.
-func openFileStore(ctx context.Context, cfg config, lg *eventlog.Log) (blobs.Store, error) {
+func openFileStore(ctx context.Context, cfg config, lg *eventlog.Log, replicas int) (blobs.Store, error) {
 	tmp := filepath.Join(cfg.Data, "tmp")
 	if err := os.RemoveAll(tmp); err != nil { // uploads a crash cut short
 		return nil, err
@@ -298,7 +353,7 @@ func openFileStore(ctx context.Context, cfg config, lg *eventlog.Log) (blobs.Sto
 	if cfg.FileStore == "disk" {
 		return blobs.NewDiskStore(filepath.Join(cfg.Data, "files"))
 	}
-	return blobs.NewObjectStore(ctx, lg.JetStream(), blobs.ObjectStoreOptions{TempDir: tmp})
+	return blobs.NewObjectStore(ctx, lg.JetStream(), blobs.ObjectStoreOptions{TempDir: tmp, Replicas: replicas})
 }
 
 // collectFiles deletes, every interval, the file bytes no File document
