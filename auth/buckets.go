@@ -49,7 +49,20 @@ func openBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyVa
 	if _, err := js.CreateOrUpdateStream(ctx, bucketStream(cfg)); err != nil {
 		return nil, err
 	}
-	return js.KeyValue(ctx, cfg.Bucket)
+	// Just after nodes starting together created it, a node may not know
+	// the bucket's stream yet: ask again for a while.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		kv, err := js.KeyValue(ctx, cfg.Bucket)
+		if !errors.Is(err, jetstream.ErrBucketNotFound) || time.Now().After(deadline) {
+			return kv, err
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // bucketStream is the stream of a key-value bucket as nats.go's
