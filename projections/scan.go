@@ -70,6 +70,12 @@ func (ex *executor) run(ctx context.Context, countOnly bool) ([]*row, error) {
 	comps := ex.composites(ordered)
 	for i := range comps {
 		c := &comps[i]
+		if c.orders && want > 0 && (best == nil || want <= best.est) {
+			// It gives the order and the page is no bigger than the best
+			// lookup: it wins without counting its range.
+			c.est = want
+			continue
+		}
 		cand := &candidates{field: c.name, ranges: []indexRange{{c.prefix, keys.PrefixEnd(c.prefix)}},
 			prefixLen: len(c.prefix), values: len(c.cols) - c.eq}
 		n, exact, err := ex.estimate(cand.ranges, ex.bound(best))
