@@ -57,7 +57,8 @@ type Head struct {
 type Options struct {
 	// CacheSize is Pebble's block cache in bytes; default 128 MiB.
 	CacheSize int64
-	// MemTableSize is Pebble's memtable size; default 64 MiB.
+	// MemTableSize is Pebble's memtable size; default 16 MiB (point reads
+	// search every memtable: 64 MiB ones made them 8 times slower).
 	MemTableSize uint64
 	// ReadOnly opens an existing store for reading only (docket verify
 	// reads a stopped node's). Pebble still takes the directory's lock, so
@@ -116,7 +117,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		opts.CacheSize = 128 << 20
 	}
 	if opts.MemTableSize == 0 {
-		opts.MemTableSize = 64 << 20
+		opts.MemTableSize = 16 << 20
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

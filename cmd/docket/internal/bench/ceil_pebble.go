@@ -21,7 +21,7 @@ func pebbleOptions(cache *pebble.Cache) *pebble.Options {
 	o := &pebble.Options{
 		FormatMajorVersion:          pebble.FormatNewest,
 		Cache:                       cache,
-		MemTableSize:                64 << 20,
+		MemTableSize:                16 << 20,
 		MemTableStopWritesThreshold: 4,
 		L0CompactionThreshold:       2,
 		L0StopWritesThreshold:       1000,
