@@ -230,6 +230,11 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 		cfg.caughtUp(last, took)
 	}
 
+	// The catch-up above may have taken longer than startTimeout (a
+	// rebuild of a large log): the wait for the buckets starts now.
+	cancelStart()
+	startCtx, cancelStart = context.WithTimeout(ctx, startTimeout)
+	defer cancelStart()
 	var authSvc *auth.Service
 	err = eventlog.Retry(startCtx, logger, "auth buckets", func(ctx context.Context) (err error) {
 		authSvc, err = auth.New(ctx, lg.JetStream(), methods.NewUsers(store),
