@@ -57,7 +57,7 @@ type config struct {
 
 // startTimeout bounds how long a starting node waits for JetStream: a
 // cluster answers once most of its nodes are up.
-const startTimeout = 2 * time.Minute
+var startTimeout = 2 * time.Minute
 
 func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	env := func(k, def string) string {
