@@ -64,6 +64,40 @@ func TestDecodeRecordFast(t *testing.T) {
 	}
 }
 
+// sameDecoded compares decoded values, NaN equal to NaN (both decoders
+// read the same bits; DeepEqual says NaN differs from itself).
+func sameDecoded(a, b any) bool {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		return ok && (x == y || math.IsNaN(x) && math.IsNaN(y))
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !sameDecoded(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !sameDecoded(v, w) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
 // recordDiff names the first difference of two records, briefly.
 func recordDiff(a, b *Record) string {
 	if a.Seq != b.Seq || a.Version != b.Version || !reflect.DeepEqual(a.Hash, b.Hash) {
@@ -73,7 +107,7 @@ func recordDiff(a, b *Record) string {
 		return fmt.Sprintf("doc sizes %d vs %d", len(a.Doc), len(b.Doc))
 	}
 	for k, v := range a.Doc {
-		if !reflect.DeepEqual(v, b.Doc[k]) {
+		if !sameDecoded(v, b.Doc[k]) {
 			return fmt.Sprintf("field %q: %T %.80v vs %T %.80v", k, v, fmt.Sprint(v), b.Doc[k], fmt.Sprint(b.Doc[k]))
 		}
 	}
