@@ -749,26 +749,34 @@ func (s *Service) userActive(ctx context.Context, user string, issued time.Time)
 	return !issued.Before(rec.ValidAfter), nil
 }
 
+// presented loads the record of a code or token a client presented as
+// argument arg: a missing one is an invalid request, an unknown or
+// oversized one is bad.
+func (s *Service) presented(ctx context.Context, kind, arg, token string, bad error) (string, *grantRecord, uint64, error) {
+	if token == "" {
+		return "", nil, 0, oauthErr(OAuthInvalidRequest, "%s is required", arg)
+	}
+	if len(token) > maxTokenLen {
+		return "", nil, 0, bad
+	}
+	k := oauthKey(kind, token)
+	rec, rev, err := s.load(ctx, k)
+	if err == nil && rec == nil {
+		err = bad
+	}
+	return k, rec, rev, err
+}
+
 // ExchangeCode redeems an authorization code (RFC 6749 §4.1.3) for an
 // access and a refresh token. Any presentation uses the code up; a code
 // presented again is refused and revokes every token issued from it (RFC
 // 6749 §4.1.2). redirectURI must repeat the authorization request's, and
 // verifier must match its PKCE challenge. Refusals are *OAuthErrors.
 func (s *Service) ExchangeCode(ctx context.Context, c *OAuthClient, code, redirectURI, verifier string) (*TokenGrant, error) {
-	if code == "" {
-		return nil, oauthErr(OAuthInvalidRequest, "code is required")
-	}
 	bad := oauthErr(OAuthInvalidGrant, "The authorization code is invalid, expired or already used")
-	if len(code) > maxTokenLen {
-		return nil, bad
-	}
-	k := oauthKey(kindCode, code)
-	rec, rev, err := s.load(ctx, k)
+	k, rec, rev, err := s.presented(ctx, kindCode, "code", code, bad)
 	if err != nil {
 		return nil, err
-	}
-	if rec == nil {
-		return nil, bad
 	}
 	if rec.Used {
 		s.opts.Logger.Warn("oauth code replayed: revoking its tokens", "client", rec.ClientID, "user", rec.User)
@@ -819,20 +827,10 @@ func (s *Service) ExchangeCode(ctx context.Context, c *OAuthClient, code, redire
 // token presented again revokes every token of its grant. scope may
 // narrow the grant's scopes. Refusals are *OAuthErrors.
 func (s *Service) RefreshToken(ctx context.Context, c *OAuthClient, token, scope string) (*TokenGrant, error) {
-	if token == "" {
-		return nil, oauthErr(OAuthInvalidRequest, "refresh_token is required")
-	}
 	bad := oauthErr(OAuthInvalidGrant, "The refresh token is invalid, expired or revoked")
-	if len(token) > maxTokenLen {
-		return nil, bad
-	}
-	k := oauthKey(kindRefresh, token)
-	rec, rev, err := s.load(ctx, k)
+	k, rec, rev, err := s.presented(ctx, kindRefresh, "refresh_token", token, bad)
 	if err != nil {
 		return nil, err
-	}
-	if rec == nil {
-		return nil, bad
 	}
 	if rec.ClientID != c.ID {
 		return nil, bad
