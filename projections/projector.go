@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 
 	"docket/eventlog"
@@ -50,15 +51,19 @@ func (p *Projector) Run(ctx context.Context) (err error) {
 	defer r.Close()
 	p.status.run(false, nil)
 	p.logger.Info("projector started", "from", from)
+	var next *eventlog.Msg // read, and left for the next batch
 	for {
-		m, err := r.Next(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+		m := next
+		if m == nil {
+			if m, err = r.Next(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
 			}
-			return err
 		}
-		ab := p.store.newBatch()
+		next = nil
+		ab := p.store.newBatch(needsIndexedBatch(m))
 		skipped := 0
 		for {
 			bad, err := ab.add(p.store, m)
@@ -72,7 +77,7 @@ func (p *Projector) Run(ctx context.Context) (err error) {
 				p.status.skip(bad)
 				p.logger.Error("projector skipped an event it cannot apply", "seq", m.Seq, "subject", m.Subject, "err", bad)
 			}
-			if m.Pending == 0 || ab.events >= maxBatchEvents {
+			if m.Pending == 0 || ab.events >= maxBatchEvents || ab.indexed {
 				break
 			}
 			if m, err = r.Next(ctx); err != nil {
@@ -81,6 +86,10 @@ func (p *Projector) Run(ctx context.Context) (err error) {
 					return nil
 				}
 				return err
+			}
+			if needsIndexedBatch(m) {
+				next = m
+				break
 			}
 		}
 		if err := p.store.commit(ab); err != nil {
@@ -140,7 +149,7 @@ func (s *Store) Apply(msgs []*eventlog.Msg) (skipped []*BadEvent, err error) {
 	if len(msgs) == 0 {
 		return nil, nil
 	}
-	ab := s.newBatch()
+	ab := s.newBatch(slices.ContainsFunc(msgs, needsIndexedBatch))
 	for _, m := range msgs {
 		bad, err := ab.add(s, m)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"slices"
 
 	"docket/eventlog"
 )
@@ -50,16 +51,8 @@ func decodeRecordFast(v []byte) (*Record, error) {
 			}
 			rec.Hash = h
 		case "doc":
-			x, err := d.value()
-			if err != nil {
+			if rec.Doc, err = d.doc(); err != nil {
 				return nil, err
-			}
-			switch m := x.(type) {
-			case map[string]any:
-				rec.Doc = m
-			case nil:
-			default:
-				return nil, errSlowPath
 			}
 		default:
 			return nil, errSlowPath
@@ -78,6 +71,9 @@ func decodeRecordFast(v []byte) (*Record, error) {
 type fastDecoder struct {
 	b []byte
 	i int
+	// hugeUintAsFloat reads an unsigned integer over MaxInt64 as a
+	// float64, as eventlog's decoder does (a record never holds one).
+	hugeUintAsFloat bool
 }
 
 func (d *fastDecoder) need(n int) ([]byte, error) {
@@ -191,6 +187,9 @@ func (d *fastDecoder) value() (any, error) {
 		for _, x := range p {
 			u = u<<8 | uint64(x)
 		}
+		if u > math.MaxInt64 && d.hugeUintAsFloat {
+			return float64(u), nil
+		}
 		return int64(u), nil // as normalizeValue makes a uint64
 	case 0xd0, 0xd1, 0xd2, 0xd3:
 		p, err := d.need(1 << (c - 0xd0))
@@ -243,6 +242,75 @@ func (d *fastDecoder) value() (any, error) {
 	return nil, errSlowPath
 }
 
+// doc reads a document: a map, or nil.
+func (d *fastDecoder) doc() (map[string]any, error) {
+	x, err := d.value()
+	if err != nil {
+		return nil, err
+	}
+	switch m := x.(type) {
+	case map[string]any:
+		return m, nil
+	case nil:
+		return nil, nil
+	}
+	return nil, errSlowPath
+}
+
+// skip passes over one value of the kinds value reads.
+func (d *fastDecoder) skip() error {
+	c, err := d.byte1()
+	if err != nil {
+		return err
+	}
+	n, items := 0, 0 // bytes to pass, then values to skip
+	switch {
+	case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3:
+	case c >= 0xa0 && c <= 0xbf:
+		n = int(c & 0x1f)
+	case c >= 0x80 && c <= 0x8f:
+		items = 2 * int(c&0x0f)
+	case c >= 0x90 && c <= 0x9f:
+		items = int(c & 0x0f)
+	case c >= 0xcc && c <= 0xcf:
+		n = 1 << (c - 0xcc)
+	case c >= 0xd0 && c <= 0xd3:
+		n = 1 << (c - 0xd0)
+	case c == 0xca:
+		n = 4
+	case c == 0xcb:
+		n = 8
+	case c == 0xd9, c == 0xc4:
+		n, err = d.length(1)
+	case c == 0xda, c == 0xc5:
+		n, err = d.length(2)
+	case c == 0xdb, c == 0xc6:
+		n, err = d.length(4)
+	case c == 0xdc, c == 0xdd:
+		items, err = d.length(2 << (c - 0xdc))
+	case c == 0xde, c == 0xdf:
+		items, err = d.length(2 << (c - 0xde))
+		items *= 2
+	default:
+		return errSlowPath
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := d.need(n); err != nil {
+		return err
+	}
+	if items > len(d.b)-d.i {
+		return errSlowPath
+	}
+	for range items {
+		if err := d.skip(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // bin reads a byte string (or nil) into a []byte field.
 func (d *fastDecoder) bin() ([]byte, error) {
 	c, err := d.byte1()
@@ -261,6 +329,46 @@ func (d *fastDecoder) bin() ([]byte, error) {
 	}
 	p, err := d.need(n)
 	return append([]byte(nil), p...), err
+}
+
+// binArray reads an array of byte strings, sharing d's bytes.
+func (d *fastDecoder) binArray() ([][]byte, error) {
+	c, err := d.byte1()
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	switch {
+	case c >= 0x90 && c <= 0x9f:
+		n = int(c & 0x0f)
+	case c == 0xdc, c == 0xdd:
+		if n, err = d.length(2 << (c - 0xdc)); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, errSlowPath
+	}
+	if n > len(d.b)-d.i {
+		return nil, errSlowPath
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		c, err := d.byte1()
+		if err != nil {
+			return nil, err
+		}
+		if c < 0xc4 || c > 0xc6 {
+			return nil, errSlowPath
+		}
+		m, err := d.length(1 << (c - 0xc4))
+		if err != nil {
+			return nil, err
+		}
+		if out[i], err = d.need(m); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (d *fastDecoder) arrayBody(n int) (any, error) {
@@ -295,4 +403,135 @@ func (d *fastDecoder) mapBody(n int) (any, error) {
 		m[k] = v
 	}
 	return m, nil
+}
+
+// encodeRecordFast encodes a record to exactly the bytes encodeRecord's
+// msgpack encoder writes (struct fields in order, map keys sorted,
+// compact integers), without reflection: the projector writes a record
+// per event. A value of a type a decoded document never holds returns
+// errSlowPath.
+func encodeRecordFast(rec *Record) ([]byte, error) {
+	b := make([]byte, 0, 512)
+	b = append(b, 0x84)
+	b = appendStr(b, "seq")
+	b = appendUint(b, uint64(rec.Seq))
+	b = appendStr(b, "version")
+	b = appendUint(b, rec.Version)
+	b = appendStr(b, "hash")
+	b = appendBin(b, rec.Hash)
+	b = appendStr(b, "doc")
+	if rec.Doc == nil {
+		return append(b, 0xc0), nil
+	}
+	return appendMap(b, rec.Doc)
+}
+
+func appendUint(b []byte, n uint64) []byte {
+	switch {
+	case n <= math.MaxInt8:
+		return append(b, byte(n))
+	case n <= math.MaxUint8:
+		return append(b, 0xcc, byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, 0xcd), uint16(n))
+	case n <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(b, 0xce), uint32(n))
+	}
+	return binary.BigEndian.AppendUint64(append(b, 0xcf), n)
+}
+
+func appendInt(b []byte, n int64) []byte {
+	switch {
+	case n >= 0:
+		return appendUint(b, uint64(n))
+	case n >= -32:
+		return append(b, byte(n))
+	case n >= math.MinInt8:
+		return append(b, 0xd0, byte(n))
+	case n >= math.MinInt16:
+		return binary.BigEndian.AppendUint16(append(b, 0xd1), uint16(n))
+	case n >= math.MinInt32:
+		return binary.BigEndian.AppendUint32(append(b, 0xd2), uint32(n))
+	}
+	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(n))
+}
+
+// appendLen writes a length header: fix (up to fixMax, or'ed into fix),
+// then the 8-bit (when code8 is not 0), 16-bit and 32-bit forms.
+func appendLen(b []byte, n int, fix byte, fixMax int, code8, code16, code32 byte) []byte {
+	switch {
+	case n <= fixMax:
+		return append(b, fix|byte(n))
+	case code8 != 0 && n <= math.MaxUint8:
+		return append(b, code8, byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, code16), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, code32), uint32(n))
+}
+
+func appendStr(b []byte, s string) []byte {
+	return append(appendLen(b, len(s), 0xa0, 31, 0xd9, 0xda, 0xdb), s...)
+}
+
+func appendBin(b []byte, p []byte) []byte {
+	if p == nil {
+		return append(b, 0xc0)
+	}
+	return append(appendLen(b, len(p), 0xc4, -1, 0xc4, 0xc5, 0xc6), p...)
+}
+
+func appendMap(b []byte, m map[string]any) ([]byte, error) {
+	b = appendLen(b, len(m), 0x80, 15, 0, 0xde, 0xdf)
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	var err error
+	for _, k := range ks {
+		b = appendStr(b, k)
+		if b, err = appendValue(b, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, 0xc0), nil
+	case bool:
+		if x {
+			return append(b, 0xc3), nil
+		}
+		return append(b, 0xc2), nil
+	case int64:
+		return appendInt(b, x), nil
+	case float64:
+		return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(x)), nil
+	case string:
+		return appendStr(b, x), nil
+	case []byte:
+		return appendBin(b, x), nil
+	case map[string]any:
+		if x == nil {
+			return append(b, 0xc0), nil
+		}
+		return appendMap(b, x)
+	case []any:
+		if x == nil {
+			return append(b, 0xc0), nil
+		}
+		b = appendLen(b, len(x), 0x90, 15, 0, 0xdc, 0xdd)
+		var err error
+		for _, e := range x {
+			if b, err = appendValue(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
+	return nil, errSlowPath
 }

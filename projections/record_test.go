@@ -1,11 +1,14 @@
 package projections
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // recordSamples are records holding every kind and size of value a
@@ -61,6 +64,37 @@ func TestDecodeRecordFast(t *testing.T) {
 		if d := recordDiff(fast, slow); d != "" {
 			t.Fatalf("sample %d: %s", i, d)
 		}
+	}
+}
+
+// TestEncodeRecordFast: the fast encoder writes the bytes msgpack's
+// encoder writes, for every kind of record.
+func TestEncodeRecordFast(t *testing.T) {
+	for i, rec := range recordSamples() {
+		checkEncodersAgree(t, i, rec)
+	}
+	if _, err := encodeRecordFast(&Record{Doc: map[string]any{"t": struct{}{}}}); err != errSlowPath {
+		t.Fatalf("an unknown type: %v, want the slow path", err)
+	}
+}
+
+func checkEncodersAgree(t *testing.T, sample any, rec *Record) {
+	t.Helper()
+	fast, err := encodeRecordFast(rec)
+	if err != nil {
+		t.Fatalf("sample %v: the fast path refused a record: %v", sample, err)
+	}
+	slow, err := encodeRecordSlow(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fast, slow) {
+		i := 0
+		for i < min(len(fast), len(slow)) && fast[i] == slow[i] {
+			i++
+		}
+		t.Fatalf("sample %v: encodings differ at byte %d of %d/%d: fast % x, msgpack % x", sample, i, len(fast), len(slow),
+			fast[i:min(i+16, len(fast))], slow[i:min(i+16, len(slow))])
 	}
 }
 
@@ -138,5 +172,34 @@ func FuzzDecodeRecord(f *testing.F) {
 		if d := recordDiff(fast, slow); d != "" {
 			t.Fatal(d)
 		}
+		checkEncodersAgree(t, "fuzzed", slow)
 	})
+}
+
+// TestReverseEntryCodec: reverse entries are written as msgpack writes
+// [][]byte and read back, whatever their count and key sizes.
+func TestReverseEntryCodec(t *testing.T) {
+	for _, n := range []int{0, 1, 15, 16, 300} {
+		var held [][]byte
+		for i := range n {
+			held = append(held, bytes.Repeat([]byte{byte(i)}, i*i%70000))
+		}
+		want, err := msgpack.Marshal(held)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := encodeReverse(held)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d keys: encoded differently from msgpack", n)
+		}
+		back, err := decodeReverse(got)
+		if err != nil || len(back) != len(held) {
+			t.Fatalf("%d keys: decoded %d, %v", n, len(back), err)
+		}
+		for i := range held {
+			if !bytes.Equal(back[i], held[i]) {
+				t.Fatalf("%d keys: key %d differs", n, i)
+			}
+		}
+	}
 }

@@ -259,6 +259,14 @@ func decodeRecordSlow(v []byte) (*Record, error) {
 }
 
 func encodeRecord(rec *Record) ([]byte, error) {
+	if v, err := encodeRecordFast(rec); err == nil {
+		return v, nil
+	}
+	return encodeRecordSlow(rec)
+}
+
+// encodeRecordSlow encodes a record with msgpack's reflection.
+func encodeRecordSlow(rec *Record) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
 	enc.SetSortMapKeys(true)
