@@ -44,6 +44,55 @@ type batch struct {
 	// at commit: a counter is read and written once per batch, not once
 	// per event.
 	counts map[string]int64
+	plans  map[*meta.DocType]*indexPlan
+}
+
+// indexPlan is what indexing a document of a doctype needs, worked out
+// once per batch rather than per event: the fields with their types and
+// the key prefixes of their index entries and counters.
+type indexPlan struct {
+	fields     []plannedField // single-field indexes
+	composites []plannedComposite
+	counted    []plannedField // counters (prefix: of the counter key)
+}
+
+type plannedField struct {
+	name, ftype string
+	prefix      []byte
+}
+
+type plannedComposite struct {
+	prefix []byte
+	cols   []plannedField // prefix unused
+}
+
+func (ab *batch) plan(d *meta.DocType) *indexPlan {
+	if p := ab.plans[d]; p != nil {
+		return p
+	}
+	field := func(f string, prefix []byte) plannedField {
+		ft, _ := d.FieldType(f)
+		return plannedField{name: f, ftype: ft, prefix: prefix}
+	}
+	p := &indexPlan{}
+	for _, f := range d.IndexedFields() {
+		p.fields = append(p.fields, field(f, indexPrefix(d.Name, f)))
+	}
+	for _, cols := range d.Indexes {
+		c := plannedComposite{prefix: indexPrefix(d.Name, CompositeName(cols))}
+		for _, f := range cols {
+			c.cols = append(c.cols, field(f, nil))
+		}
+		p.composites = append(p.composites, c)
+	}
+	for _, f := range d.CountedFields() {
+		p.counted = append(p.counted, field(f, keys.AppendString(countKey(d.Name, "", nil), f)))
+	}
+	if ab.plans == nil {
+		ab.plans = map[*meta.DocType]*indexPlan{}
+	}
+	ab.plans[d] = p
+	return p
 }
 
 func (s *Store) newBatch(indexed bool) *batch {
@@ -200,8 +249,11 @@ func (ab *batch) applyEvent(seq eventlog.Seq, payload []byte, ev *eventlog.Event
 		if err := ab.put(docKey(dt, name), rec); err != nil {
 			return err
 		}
-		if err := ab.b.Delete(tombstoneKey(dt, name), nil); err != nil {
-			return err
+		// Only a delete writes a tombstone, never before version 2.
+		if ev.Version > 1 {
+			if err := ab.b.Delete(tombstoneKey(dt, name), nil); err != nil {
+				return err
+			}
 		}
 		if err := ab.index(ab.reg[dt], dt, name, rec.Doc); err != nil {
 			return err
@@ -230,13 +282,6 @@ func (ab *batch) put(key []byte, rec *Record) error {
 // fields joined by commas, which no field name contains.
 func CompositeName(cols []string) string { return strings.Join(cols, ",") }
 
-// indexKey builds i(doctype, field, value, name).
-func indexKey(doctype, field string, value any, name string) []byte {
-	k := indexPrefix(doctype, field)
-	k = appendIndexValue(k, value)
-	return keys.AppendString(k, name)
-}
-
 func indexPrefix(doctype, field string) []byte {
 	return keys.AppendString(keys.AppendString([]byte{prefixIndex}, doctype), field)
 }
@@ -248,7 +293,11 @@ func countKey(doctype, field string, value any) []byte {
 	if field == "" {
 		return k
 	}
-	k = keys.AppendString(k, field)
+	return appendCountValue(keys.AppendString(k, field), value)
+}
+
+// appendCountValue ends a counter key with its value.
+func appendCountValue(k []byte, value any) []byte {
 	if s, ok := value.(string); ok {
 		return keys.AppendString(k, query.FoldKey(s))
 	}
@@ -340,23 +389,27 @@ func NameString(v any) string {
 // index writes a document's index entries and counters, and remembers
 // them in its reverse entry.
 func (ab *batch) index(d *meta.DocType, doctype, name string, doc map[string]any) error {
-	var held [][]byte
 	if d == nil {
 		d = &meta.DocType{Name: doctype}
 	}
-	for _, f := range d.IndexedFields() {
-		ft, _ := d.FieldType(f)
-		k := indexKey(doctype, f, IndexValue(ft, fieldValue(doc, f, name)), name)
+	p := ab.plan(d)
+	held := make([][]byte, 0, len(p.fields)+len(p.composites)+len(p.counted))
+	// keyFrom starts a key with a copy of prefix, with room for the rest.
+	keyFrom := func(prefix []byte) []byte {
+		return append(make([]byte, 0, len(prefix)+len(name)+64), prefix...)
+	}
+	for _, f := range p.fields {
+		k := appendIndexValue(keyFrom(f.prefix), IndexValue(f.ftype, fieldValue(doc, f.name, name)))
+		k = keys.AppendString(k, name)
 		if err := ab.b.Set(k, nil, nil); err != nil {
 			return err
 		}
 		held = append(held, k)
 	}
-	for _, cols := range d.Indexes {
-		k := indexPrefix(doctype, CompositeName(cols))
-		for _, f := range cols {
-			ft, _ := d.FieldType(f)
-			k = appendIndexValue(k, IndexValue(ft, fieldValue(doc, f, name)))
+	for _, c := range p.composites {
+		k := keyFrom(c.prefix)
+		for _, f := range c.cols {
+			k = appendIndexValue(k, IndexValue(f.ftype, fieldValue(doc, f.name, name)))
 		}
 		k = keys.AppendString(k, name)
 		if err := ab.b.Set(k, nil, nil); err != nil {
@@ -364,9 +417,8 @@ func (ab *batch) index(d *meta.DocType, doctype, name string, doc map[string]any
 		}
 		held = append(held, k)
 	}
-	for _, f := range d.CountedFields() {
-		ft, _ := d.FieldType(f)
-		k := countKey(doctype, f, IndexValue(ft, fieldValue(doc, f, name)))
+	for _, f := range p.counted {
+		k := appendCountValue(keyFrom(f.prefix), IndexValue(f.ftype, fieldValue(doc, f.name, name)))
 		ab.addCount(k, 1)
 		held = append(held, k)
 	}
