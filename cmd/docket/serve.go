@@ -39,6 +39,7 @@ type config struct {
 	CORSOrigins   string
 	TrustProxy    bool
 	MaxFileSize   int64
+	CacheSize     int64
 	FileStore     string
 	CollectEvery  time.Duration
 	Webhooks      bool
@@ -86,6 +87,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&c.Replicas, "replicas", envInt(getenv, "DOCKET_REPLICAS"), "replicas of the log, the key-value buckets and the file store (default: 3 in a cluster, 1 on a single server); env DOCKET_REPLICAS")
 	fs.StringVar(&c.LogLevel, "log-level", env("DOCKET_LOG_LEVEL", "info"), "log level: debug, info, warn, error; env DOCKET_LOG_LEVEL")
 	fs.Int64Var(&c.MaxBody, "max-body", 25<<20, "largest request body in bytes")
+	fs.Int64Var(&c.CacheSize, "cache-size", projections.DefaultCacheSize, "Pebble's block cache in bytes (the read model's hot blocks in memory)")
 	fs.Int64Var(&c.MaxFileSize, "max-file-size", 25<<20, "largest uploaded file in bytes (413 beyond)")
 	fs.StringVar(&c.FileStore, "file-store", env("DOCKET_FILE_STORE", "object"), "where file bytes live: object (a JetStream Object Store, replicated with the log) or disk (DIR/files); env DOCKET_FILE_STORE")
 	fs.DurationVar(&c.CollectEvery, "collect-files-every", time.Hour, "how often file bytes no File document names are deleted (those older than this)")
@@ -180,7 +182,7 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 	}
 	closers = append(closers, lg.Close)
 
-	store, err := projections.Open(filepath.Join(cfg.Data, "pebble"), projections.Options{Logger: logger})
+	store, err := projections.Open(filepath.Join(cfg.Data, "pebble"), projections.Options{Logger: logger, CacheSize: cfg.CacheSize})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"docket/projections"
 )
 
 // pebbleOptions are the options projections.Open gives Pebble (its block
@@ -105,7 +107,7 @@ func (w *rawWrite) addTo(b *pebble.Batch) error {
 // one-document writes, a bulk load of as many documents as the run loads
 // (a rebuild's write side), then point gets and pages over them.
 func pebbleCeilings(ctx context.Context, p ceilingPlan, dir string, set *ceilingSet) (err error) {
-	cache := pebble.NewCache(128 << 20)
+	cache := pebble.NewCache(projections.DefaultCacheSize)
 	db, err := pebble.Open(dir, pebbleOptions(cache))
 	cache.Unref() // the store holds its own reference
 	if err != nil {
