@@ -63,7 +63,10 @@ type Options struct {
 	// Replicas of the stream; default 1. An existing stream is updated to
 	// this count. In a cluster, three.
 	Replicas int
-	// Committers is the number of group-commit goroutines; default 2.
+	// Committers is the number of group-commit goroutines, so of commit
+	// rounds in flight; default 4 (docket bench, 64 clients: 2 → 4 raised
+	// creates from 2.4k to 3.3–4.2k/s and updates from 1.8k to 3.4k/s;
+	// 6 and 8 gave no more).
 	Committers int
 	// MaxBatch bounds the messages of one atomic batch; default 128.
 	MaxBatch int
@@ -133,7 +136,7 @@ func StreamConfig(replicas int) jetstream.StreamConfig {
 // known than replicas) it retries until ctx ends.
 func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Log, error) {
 	if opts.Committers <= 0 {
-		opts.Committers = 2
+		opts.Committers = 4
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 128
