@@ -53,7 +53,7 @@ func BenchmarkRebuild(b *testing.B) {
 	n.closeStore()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		// The production options (128 MiB cache, 64 MiB memtable), not
+		// The production options (projections.Open's defaults), not
 		// the tests' small ones.
 		st, err := projections.Open(filepath.Join(b.TempDir(), fmt.Sprintf("rebuilt%d", i)), projections.Options{})
 		if err != nil {
