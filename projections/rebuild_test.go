@@ -280,3 +280,77 @@ func TestCheckpointResumeLargeStream(t *testing.T) {
 		t.Errorf("interrupted run differs from an uninterrupted one:\n%s", lineDiff(want, got))
 	}
 }
+
+// TestOneBatchEqualsOneEventAtATime: many versions of one document in
+// one plain batch (insert, updates, a delete, a re-insert; a second
+// document alongside), and a DocType change in the middle of a run of
+// events, end exactly as applying one event per batch does: the batch's
+// own reverse entries are what its later events unindex.
+func TestOneBatchEqualsOneEventAtATime(t *testing.T) {
+	n := newNode(t)
+	m := newModel(t)
+	m.commit(n.log, m.insert("DocType", "Memo Note", noteDocType))
+	first := m.last + 1
+	m.commit(n.log, m.insert("Memo Note", "A", map[string]any{"status": "Open", "body": "a1"}))
+	m.commit(n.log, m.insert("Memo Note", "B", map[string]any{"status": "Open", "body": "b1"}))
+	m.commit(n.log, m.update("Memo Note", "A", map[string]any{"status": "Closed", "body": "a2"}))
+	m.commit(n.log, m.update("Memo Note", "A", map[string]any{"status": "Open", "body": "a3"}))
+	m.commit(n.log, m.remove("Memo Note", "A"))
+	m.commit(n.log, m.update("Memo Note", "B", map[string]any{"status": "Closed"}))
+	m.commit(n.log, m.insert("Memo Note", "A", map[string]any{"status": "Closed", "body": "a4"}))
+	m.commit(n.log, m.update("Memo Note", "A", map[string]any{"body": "a5"}))
+	mid := m.last + 1
+	indexed := map[string]any{"module": "Custom", "autoname": "Prompt", "fields": []any{
+		map[string]any{"fieldname": "status", "fieldtype": "Select", "options": "Open\nClosed"},
+		map[string]any{"fieldname": "body", "fieldtype": "Data", "in_list_view": 1},
+	}}
+	m.commit(n.log, m.update("DocType", "Memo Note", indexed))
+	m.commit(n.log, m.update("Memo Note", "A", map[string]any{"body": "a6"}))
+	m.commit(n.log, m.remove("Memo Note", "B"))
+	last := m.last
+
+	var msgs []*eventlog.Msg
+	for s := eventlog.Seq(1); s <= last; s++ {
+		msg, err := n.log.Get(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, msg)
+	}
+	apply := func(chunks ...[]*eventlog.Msg) string {
+		n.closeStore()
+		n.open(filepath.Join(t.TempDir(), "p"))
+		for _, c := range chunks {
+			if err := n.store.ApplyMsgs(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dumpStore(t, n)
+	}
+	var single [][]*eventlog.Msg
+	for _, msg := range msgs {
+		single = append(single, []*eventlog.Msg{msg})
+	}
+	// Before the DocType change (which re-indexes the doctype): the
+	// document events in one plain batch.
+	wantBefore := apply(single[:mid-1]...)
+	if got := apply(msgs[:first-1], msgs[first-1:mid-1]); got != wantBefore {
+		t.Errorf("events in one plain batch differ from one at a time:\n%s", lineDiff(wantBefore, got))
+	}
+	want := apply(single...)
+	checkInvariants(t, n, m)
+	// The rest in one more batch (indexed: it holds the DocType event).
+	if got := apply(msgs[:first-1], msgs[first-1:mid-1], msgs[mid-1:]); got != want {
+		t.Errorf("events in batches differ from one at a time:\n%s", lineDiff(want, got))
+	}
+	checkInvariants(t, n, m)
+	// The projector's own batching of the whole stream.
+	n.closeStore()
+	n.open(filepath.Join(t.TempDir(), "projected"))
+	n.start()
+	n.waitFor(last)
+	checkInvariants(t, n, m)
+	if got := dumpStore(t, n); got != want {
+		t.Errorf("the projector differs from one event at a time:\n%s", lineDiff(want, got))
+	}
+}
