@@ -151,38 +151,6 @@ func DecodeEvent(data []byte) (*Event, error) {
 	return e, nil
 }
 
-// eventState is an Event without its Changed list, which msgpack then
-// skips instead of decoding.
-type eventState struct {
-	Format      int            `msgpack:"format"`
-	ID          string         `msgpack:"id"`
-	Type        Type           `msgpack:"type"`
-	DocType     string         `msgpack:"doctype"`
-	Name        string         `msgpack:"name"`
-	Version     uint64         `msgpack:"version"`
-	Doc         map[string]any `msgpack:"doc"`
-	User        string         `msgpack:"user"`
-	Time        int64          `msgpack:"time"`
-	Tx          string         `msgpack:"tx"`
-	Prev        []byte         `msgpack:"prev,omitempty"`
-	PrevSeq     Seq            `msgpack:"prev_seq,omitempty"`
-	RenamedFrom string         `msgpack:"renamed_from,omitempty"`
-	RenamedTo   string         `msgpack:"renamed_to,omitempty"`
-}
-
-// DecodeEventState decodes an event as DecodeEvent does but leaves
-// Changed nil: a projection needs the document, not the diff (an insert
-// lists every field there, so skipping it halves the decoding).
-func DecodeEventState(data []byte) (*Event, error) {
-	var s eventState
-	if err := Unmarshal(data, &s); err != nil {
-		return nil, err
-	}
-	return &Event{Format: s.Format, ID: s.ID, Type: s.Type, DocType: s.DocType, Name: s.Name,
-		Version: s.Version, Doc: normalizeMap(s.Doc), User: s.User, Time: s.Time, Tx: s.Tx,
-		Prev: s.Prev, PrevSeq: s.PrevSeq, RenamedFrom: s.RenamedFrom, RenamedTo: s.RenamedTo}, nil
-}
-
 func decodeMap(d *msgpack.Decoder) (any, error) {
 	n, err := d.DecodeMapLen()
 	if err != nil || n < 0 {

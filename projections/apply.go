@@ -44,7 +44,7 @@ type batch struct {
 	// at commit: a counter is read and written once per batch, not once
 	// per event.
 	counts map[string]int64
-	plans  map[*meta.DocType]*indexPlan
+	plans  map[string]*indexPlan // by doctype; reset when the registry changes
 }
 
 // indexPlan is what indexing a document of a doctype needs, worked out
@@ -67,7 +67,7 @@ type plannedComposite struct {
 }
 
 func (ab *batch) plan(d *meta.DocType) *indexPlan {
-	if p := ab.plans[d]; p != nil {
+	if p := ab.plans[d.Name]; p != nil {
 		return p
 	}
 	field := func(f string, prefix []byte) plannedField {
@@ -89,9 +89,9 @@ func (ab *batch) plan(d *meta.DocType) *indexPlan {
 		p.counted = append(p.counted, field(f, keys.AppendString(countKey(d.Name, "", nil), f)))
 	}
 	if ab.plans == nil {
-		ab.plans = map[*meta.DocType]*indexPlan{}
+		ab.plans = map[string]*indexPlan{}
 	}
-	ab.plans[d] = p
+	ab.plans[d.Name] = p
 	return p
 }
 
@@ -514,6 +514,7 @@ func (ab *batch) updateRegistry(name string, doc map[string]any, deleted bool) e
 		ab.reg = maps.Clone(ab.reg)
 		ab.regChanged = true
 	}
+	ab.plans = nil
 	if d == nil {
 		delete(ab.reg, name)
 		return nil

@@ -7,15 +7,22 @@ import (
 )
 
 // decodeEvent decodes a stream message's event as
-// [eventlog.DecodeEventState] does (Changed left nil), without
-// reflection: after the Pebble writes, decoding was the projector's
-// largest cost. An envelope the fast path does not know goes to
-// eventlog's own decoder.
+// [eventlog.DecodeEvent] does, without reflection and leaving Changed
+// nil: a projection needs the document, not the diff (an insert lists
+// every field there), and after the Pebble writes decoding was the
+// projector's largest cost. The fast path checks that Changed has its
+// shape (what DecodeEvent refuses stays refused) and sends any envelope
+// it does not know to DecodeEvent.
 func decodeEvent(data []byte) (*eventlog.Event, error) {
 	if ev, err := decodeEventFast(data); err == nil {
 		return ev, nil
 	}
-	return eventlog.DecodeEventState(data)
+	ev, err := eventlog.DecodeEvent(data)
+	if err != nil {
+		return nil, err
+	}
+	ev.Changed = nil
+	return ev, nil
 }
 
 func decodeEventFast(data []byte) (*eventlog.Event, error) {
@@ -82,7 +89,7 @@ func decodeEventFast(data []byte) (*eventlog.Event, error) {
 				return nil, err
 			}
 		case "changed":
-			if err := d.skip(); err != nil {
+			if err := d.skipChanges(); err != nil {
 				return nil, err
 			}
 		default:
@@ -93,4 +100,55 @@ func decodeEventFast(data []byte) (*eventlog.Event, error) {
 		return nil, errSlowPath
 	}
 	return ev, nil
+}
+
+// skipChanges passes over a changed list of the canonical shape: nil, or
+// an array of maps with string keys whose "Field" is a string or nil.
+// Anything else is left to msgpack (errSlowPath).
+func (d *fastDecoder) skipChanges() error {
+	c, err := d.byte1()
+	if err != nil {
+		return err
+	}
+	var n int
+	switch {
+	case c == 0xc0:
+		return nil
+	case c >= 0x90 && c <= 0x9f:
+		n = int(c & 0x0f)
+	case c == 0xdc, c == 0xdd:
+		if n, err = d.length(2 << (c - 0xdc)); err != nil {
+			return err
+		}
+	default:
+		return errSlowPath
+	}
+	for range n {
+		fields, err := d.mapLen()
+		if err != nil {
+			return err
+		}
+		for range fields {
+			k, err := d.str()
+			if err != nil {
+				return err
+			}
+			if k != "Field" {
+				if err := d.skip(); err != nil {
+					return err
+				}
+				continue
+			}
+			c, err := d.byte1()
+			if err != nil {
+				return err
+			}
+			if c != 0xc0 {
+				if _, err := d.strBody(c); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }

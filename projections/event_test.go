@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/vmihailenco/msgpack/v5"
+
 	"docket/eventlog"
 )
 
@@ -46,7 +48,7 @@ func TestDecodeEventFast(t *testing.T) {
 		if err != nil {
 			t.Fatalf("sample %d: the fast path refused an event: %v", i, err)
 		}
-		slow, err := eventlog.DecodeEventState(b)
+		slow, err := decodeEventSlow(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,6 +56,16 @@ func TestDecodeEventFast(t *testing.T) {
 			t.Fatalf("sample %d: %s", i, d)
 		}
 	}
+}
+
+// decodeEventSlow is what decodeEvent falls back to.
+func decodeEventSlow(b []byte) (*eventlog.Event, error) {
+	ev, err := eventlog.DecodeEvent(b)
+	if err != nil {
+		return nil, err
+	}
+	ev.Changed = nil
+	return ev, nil
 }
 
 func eventDiff(a, b *eventlog.Event) string {
@@ -90,7 +102,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		if err != nil {
 			return
 		}
-		slow, err := eventlog.DecodeEventState(b)
+		slow, err := decodeEventSlow(b)
 		if err != nil {
 			t.Fatalf("fast decoded what eventlog refuses (%v): %+v", err, fast)
 		}
@@ -98,4 +110,70 @@ func FuzzDecodeEvent(f *testing.F) {
 			t.Fatal(d)
 		}
 	})
+}
+
+// TestDecodeEventEdges: an empty prev reads as an empty slice, as msgpack
+// reads it; a changed list msgpack refuses is refused (the projector then
+// skips the event, as it did when it decoded changed), one of the
+// canonical shape is passed over.
+func TestDecodeEventEdges(t *testing.T) {
+	// {"format": 1, "prev": bin8 of 0 bytes}
+	b := []byte{0x82, 0xa6, 'f', 'o', 'r', 'm', 'a', 't', 0x01, 0xa4, 'p', 'r', 'e', 'v', 0xc4, 0x00}
+	ev, err := decodeEvent(b)
+	if err != nil || ev.Prev == nil || len(ev.Prev) != 0 {
+		t.Fatalf("empty prev: %#v, %v", ev, err)
+	}
+	base := map[string]any{"format": 1, "id": "x", "type": "insert", "doctype": "Note", "name": "a",
+		"version": 1, "doc": map[string]any{"name": "a"}, "user": "u", "time": 1, "tx": "t"}
+	for _, bad := range []any{5, []any{5}, []any{map[string]any{"Field": 5}}, "x"} {
+		base["changed"] = bad
+		data, err := msgpack.Marshal(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := eventlog.DecodeEvent(data); err == nil {
+			t.Fatalf("changed %#v: eventlog accepts it; pick another bad shape", bad)
+		}
+		if ev, err := decodeEvent(data); err == nil {
+			t.Errorf("changed %#v: decoded %+v, want the error eventlog gives", bad, ev)
+		}
+	}
+	for _, good := range []any{nil, []any{}, []any{map[string]any{"Field": "a", "Old": nil, "New": []any{1.5, "x"}, "Extra": true}, map[string]any{"Field": nil}}} {
+		base["changed"] = good
+		data, err := msgpack.Marshal(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := decodeEventFast(data); err != nil {
+			t.Errorf("changed %#v: the fast path refused it: %v", good, err)
+		}
+		if _, err := eventlog.DecodeEvent(data); err != nil {
+			t.Errorf("changed %#v: eventlog refuses it: %v", good, err)
+		}
+	}
+}
+
+// TestMalformedChangedIsSkipped: the projector skips an event whose
+// changed list does not decode, as every other reader of the log refuses
+// it, although the projector does not use that list.
+func TestMalformedChangedIsSkipped(t *testing.T) {
+	env := map[string]any{"format": 1, "id": "x", "type": "insert", "doctype": "Note", "name": "a",
+		"version": 1, "doc": map[string]any{"name": "a"}, "user": "u", "time": 1, "tx": "t", "changed": 5}
+	data, err := msgpack.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(t.TempDir(), Options{CacheSize: 1 << 20, MemTableSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	skipped, err := s.Apply([]*eventlog.Msg{{Seq: 1, Subject: eventlog.DocSubject("Note", "a"), Data: data}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(skipped) != 1 {
+		rec, _ := s.Get("Note", "a")
+		t.Fatalf("skipped %d events; the document reads %+v", len(skipped), rec)
+	}
 }

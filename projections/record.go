@@ -328,7 +328,7 @@ func (d *fastDecoder) bin() ([]byte, error) {
 		return nil, err
 	}
 	p, err := d.need(n)
-	return append([]byte(nil), p...), err
+	return append([]byte{}, p...), err // empty, not nil, as msgpack reads it
 }
 
 // binArray reads an array of byte strings, sharing d's bytes.
