@@ -45,6 +45,9 @@ type batch struct {
 	// per event.
 	counts map[string]int64
 	plans  map[string]*indexPlan // by doctype; reset when the registry changes
+	// committed, if set, runs after the batch is written and before its
+	// checkpoint is published.
+	committed func()
 }
 
 // indexPlan is what indexing a document of a doctype needs, worked out

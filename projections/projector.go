@@ -92,10 +92,14 @@ func (p *Projector) Run(ctx context.Context) (err error) {
 				break
 			}
 		}
+		// The status counts the batch before readers can see its
+		// checkpoint: whoever waited for a sequence reads a status that
+		// includes it.
+		applied := ab.events - skipped
+		ab.committed = func() { p.status.batch(applied) }
 		if err := p.store.commit(ab); err != nil {
 			return err
 		}
-		p.status.batch(ab.events - skipped)
 	}
 }
 
@@ -114,6 +118,9 @@ func (s *Store) commit(ab *batch) error {
 	}
 	if ab.regChanged {
 		s.registry.replace(ab.reg)
+	}
+	if ab.committed != nil {
+		ab.committed()
 	}
 	s.changes.bump(ab.touched)
 	s.waiter.set(ab.last)
