@@ -2,6 +2,7 @@ package projections
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -166,6 +168,25 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.registry = reg
 	return s, nil
+}
+
+// Settle waits until Pebble has no compaction running or owed (after a
+// bulk load it keeps compacting for a while, and reads compete with it
+// for the CPU), or until ctx ends.
+func (s *Store) Settle(ctx context.Context) error {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		m := s.db.Metrics()
+		if m.Compact.NumInProgress == 0 && m.Compact.EstimatedDebt == 0 && m.Flush.NumInProgress == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // Close flushes the memtables and closes Pebble. Stop the projector

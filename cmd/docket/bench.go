@@ -9,6 +9,7 @@ import (
 
 	"docket/cmd/docket/internal/bench"
 	"docket/eventlog"
+	"docket/projections"
 )
 
 // benchCommand runs docket bench (package bench): the nodes it measures
@@ -38,6 +39,7 @@ func benchLaunch(stderr io.Writer) bench.Launch {
 		}
 		node := &bench.Node{Projections: filepath.Join(dir, "pebble")}
 		cfg.caughtUp = func(seq eventlog.Seq, took time.Duration) { node.CaughtUpSeq, node.CatchUp = uint64(seq), took }
+		cfg.opened = func(s *projections.Store) { node.Settle = s.Settle }
 		ctx, cancel := context.WithCancel(ctx)
 		ready := make(chan string, 1)
 		done := make(chan error, 1)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"strings"
 	"testing"
 
 	"docket/cmd/docket/internal/bench"
@@ -47,6 +48,9 @@ func TestBenchQuickMeasuresEveryOperation(t *testing.T) {
 		case r.Count == 0:
 			t.Errorf("%s: nothing measured (first error: %s)", op, r.FirstError)
 		}
+	}
+	if !strings.Contains(rep.Settled, "compactions after the load finished") {
+		t.Errorf("settle: %q, want the load's compactions waited for", rep.Settled)
 	}
 	if len(rep.Ceilings) == 0 {
 		t.Error("no ceilings")

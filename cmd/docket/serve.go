@@ -47,7 +47,10 @@ type config struct {
 	// up with before the node answered anything, and how long that took
 	// (docket bench times a rebuild with it).
 	caughtUp func(seq eventlog.Seq, took time.Duration)
-	Ops      opsConfig // metrics, readiness, shutdown (ops.go)
+	// opened, when set, is given the projections store once it is open
+	// (docket bench waits on it for compactions to settle).
+	opened func(*projections.Store)
+	Ops    opsConfig // metrics, readiness, shutdown (ops.go)
 	// External NATS (instead of the embedded server) and its credentials.
 	NATSURL, NATSUser, NATSPassword, NATSCreds string
 	// Embedded clustering.
@@ -191,6 +194,9 @@ func serve(ctx context.Context, cfg config, stdout, stderr io.Writer, ready chan
 			logger.Error("pebble close", "err", err)
 		}
 	})
+	if cfg.opened != nil {
+		cfg.opened(store)
+	}
 	projCtx, stopProjector := context.WithCancel(context.Background())
 	projector := projections.NewProjector(store, lg, logger)
 	var projWG sync.WaitGroup

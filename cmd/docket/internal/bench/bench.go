@@ -34,6 +34,9 @@ type Node struct {
 	CatchUp     time.Duration
 	// Stop stops the node and waits until it has shut down.
 	Stop func() error
+	// Settle, if set, waits until the node's Pebble has no compaction
+	// running or owed.
+	Settle func(context.Context) error
 }
 
 // Run runs a benchmark and writes the report to stdout, and progress to
@@ -130,6 +133,19 @@ func (r *runner) run(ctx context.Context) (err error) {
 	r.results["load"] = res
 	r.logf("loaded: %.0f docs/s", smp.rate())
 	r.s = newSession(c, doctype, names)
+	if cfg.Settle && r.node != nil && r.node.Settle != nil {
+		start := time.Now()
+		sctx, cancel := context.WithTimeout(ctx, maxSettle)
+		err := r.node.Settle(sctx)
+		cancel()
+		took := time.Since(start).Round(time.Millisecond)
+		if err != nil {
+			r.report.Settled = fmt.Sprintf("Pebble still compacting %s after the load (%v); measured anyway", took, err)
+		} else {
+			r.report.Settled = fmt.Sprintf("Pebble's compactions after the load finished %s later; the operations started then", took)
+		}
+		r.logf("%s", r.report.Settled)
+	}
 
 	if cfg.CPUProfile != "" {
 		f, err := os.Create(cfg.CPUProfile)
@@ -170,6 +186,9 @@ func (r *runner) run(ctx context.Context) (err error) {
 	}
 	return ctx.Err()
 }
+
+// maxSettle bounds the wait for compactions after the load.
+const maxSettle = 5 * time.Minute
 
 // probe records how many cores the process obtains now.
 func (r *runner) probe(when string) {

@@ -37,7 +37,10 @@ type Config struct {
 	// server's.
 	Tmp  string
 	Keep bool
-	Seed uint64
+	// Settle waits after the load until the server's Pebble has finished
+	// compacting (an in-process server only).
+	Settle bool
+	Seed   uint64
 	// DocType names the benchmark DocType.
 	DocType string
 	// Args are the arguments the run was given, for the report.
@@ -93,6 +96,7 @@ func ParseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed operations (load and ceilings excluded) to this file")
 	fs.StringVar(&c.Tmp, "tmp", os.TempDir(), "where temporary directories go (use a disk, not tmpfs: fsync costs are the point)")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the server's temporary directory")
+	fs.BoolVar(&c.Settle, "settle", true, "after the load, wait (up to 5 minutes) until the in-process server's Pebble has finished compacting, so that the operations do not share the CPU with the load's compactions")
 	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the generated data and of the requests' choices")
 	fs.StringVar(&c.DocType, "doctype", "Bench ToDo", "name of the benchmark DocType")
 	if err := fs.Parse(args); err != nil {

@@ -84,7 +84,10 @@ type Report struct {
 	Warmup          string `json:"warmup"`
 	CeilingDuration string `json:"ceiling_duration"`
 	Seed            uint64 `json:"seed"`
-	DocType         string `json:"doctype,omitempty"`
+	// Settled says how long the load's compactions ran on before the
+	// operations (--settle).
+	Settled string `json:"settled,omitempty"`
+	DocType string `json:"doctype,omitempty"`
 	// CPUProbes tell how much of the machine the run had at its start,
 	// before the docket measurements and at its end.
 	CPUProbes []Probe   `json:"cpu_probes"`
@@ -114,6 +117,9 @@ func (r *Report) writeTable(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "run: %d documents of %q (loaded by %d clients); each operation %s after a %s warm-up, %d clients unless said; ceilings %s each; seed %d\n",
 		r.Docs, r.DocType, r.LoadClients, r.Duration, r.Warmup, r.Clients, r.CeilingDuration, r.Seed)
+	if r.Settled != "" {
+		fmt.Fprintf(&b, "settle: %s\n", r.Settled)
+	}
 	if len(r.Ceilings) > 0 {
 		b.WriteString("\nceilings (raw JetStream and Pebble in this process, no docket code)\n")
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
