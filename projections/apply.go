@@ -137,11 +137,7 @@ func (ab *batch) getReverse(key []byte) ([]byte, error) {
 		}
 		return v, nil
 	}
-	var r reader = ab.db
-	if ab.indexed {
-		r = ab.b
-	}
-	v, closer, err := r.Get(key)
+	v, closer, err := ab.reader().Get(key)
 	if err != nil {
 		return nil, err
 	}
@@ -149,13 +145,14 @@ func (ab *batch) getReverse(key []byte) ([]byte, error) {
 	return bytes.Clone(v), nil
 }
 
-// getCounter reads a counter as committed (a plain batch) or as the
-// batch holds it (an indexed one: a re-index resets counters).
-func (ab *batch) getCounter(key []byte) (int64, error) {
+// reader reads what the batch does not hold itself: the committed store
+// for a plain batch; an indexed batch reads through itself (a re-index
+// resets counters and reverse entries in it).
+func (ab *batch) reader() reader {
 	if ab.indexed {
-		return getCount(ab.b, key)
+		return ab.b
 	}
-	return getCount(ab.db, key)
+	return ab.db
 }
 
 // BadEvent is an event the projector cannot apply (it does not decode,
@@ -482,7 +479,7 @@ func (ab *batch) writeCounts() error {
 			continue
 		}
 		k := []byte(key)
-		n, err := ab.getCounter(k)
+		n, err := getCount(ab.reader(), k)
 		if err != nil {
 			return err
 		}

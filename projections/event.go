@@ -106,22 +106,13 @@ func decodeEventFast(data []byte) (*eventlog.Event, error) {
 // an array of maps with string keys whose "Field" is a string or nil.
 // Anything else is left to msgpack (errSlowPath).
 func (d *fastDecoder) skipChanges() error {
-	c, err := d.byte1()
+	if d.i < len(d.b) && d.b[d.i] == 0xc0 {
+		d.i++
+		return nil
+	}
+	n, err := d.arrayLen()
 	if err != nil {
 		return err
-	}
-	var n int
-	switch {
-	case c == 0xc0:
-		return nil
-	case c >= 0x90 && c <= 0x9f:
-		n = int(c & 0x0f)
-	case c == 0xdc, c == 0xdd:
-		if n, err = d.length(2 << (c - 0xdc)); err != nil {
-			return err
-		}
-	default:
-		return errSlowPath
 	}
 	for range n {
 		fields, err := d.mapLen()

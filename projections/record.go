@@ -320,6 +320,13 @@ func (d *fastDecoder) bin() ([]byte, error) {
 	if c == 0xc0 {
 		return nil, nil
 	}
+	p, err := d.binBody(c)
+	return append([]byte{}, p...), err // empty, not nil, as msgpack reads it
+}
+
+// binBody reads the rest of a byte string whose first byte was c,
+// sharing d's bytes.
+func (d *fastDecoder) binBody(c byte) ([]byte, error) {
 	if c < 0xc4 || c > 0xc6 {
 		return nil, errSlowPath
 	}
@@ -327,26 +334,29 @@ func (d *fastDecoder) bin() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := d.need(n)
-	return append([]byte{}, p...), err // empty, not nil, as msgpack reads it
+	return d.need(n)
+}
+
+// arrayLen reads an array header.
+func (d *fastDecoder) arrayLen() (int, error) {
+	c, err := d.byte1()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case c >= 0x90 && c <= 0x9f:
+		return int(c & 0x0f), nil
+	case c == 0xdc, c == 0xdd:
+		return d.length(2 << (c - 0xdc))
+	}
+	return 0, errSlowPath
 }
 
 // binArray reads an array of byte strings, sharing d's bytes.
 func (d *fastDecoder) binArray() ([][]byte, error) {
-	c, err := d.byte1()
+	n, err := d.arrayLen()
 	if err != nil {
 		return nil, err
-	}
-	var n int
-	switch {
-	case c >= 0x90 && c <= 0x9f:
-		n = int(c & 0x0f)
-	case c == 0xdc, c == 0xdd:
-		if n, err = d.length(2 << (c - 0xdc)); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, errSlowPath
 	}
 	if n > len(d.b)-d.i {
 		return nil, errSlowPath
@@ -357,14 +367,7 @@ func (d *fastDecoder) binArray() ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if c < 0xc4 || c > 0xc6 {
-			return nil, errSlowPath
-		}
-		m, err := d.length(1 << (c - 0xc4))
-		if err != nil {
-			return nil, err
-		}
-		if out[i], err = d.need(m); err != nil {
+		if out[i], err = d.binBody(c); err != nil {
 			return nil, err
 		}
 	}
