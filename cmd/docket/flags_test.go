@@ -162,4 +162,10 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	if _, err := parseServeFlags(nil, func(k string) string { return env[k] }, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "DOCKET_MAX_BODY") {
 		t.Errorf("a bad DOCKET_MAX_BODY: %v", err)
 	}
+	for _, v := range []string{"0", "-1"} {
+		env = map[string]string{"DOCKET_CACHE_SIZE": v}
+		if _, err := parseServeFlags(nil, func(k string) string { return env[k] }, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "--cache-size") {
+			t.Errorf("DOCKET_CACHE_SIZE=%s: %v, want refused", v, err)
+		}
+	}
 }

@@ -106,6 +106,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	if c.CacheSize <= 0 {
+		return c, fmt.Errorf("--cache-size must be a positive number of bytes, not %d", c.CacheSize)
+	}
 	if c.FileStore != "object" && c.FileStore != "disk" {
 		return c, fmt.Errorf("--file-store must be object or disk, not %q", c.FileStore)
 	}
