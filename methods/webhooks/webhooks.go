@@ -264,7 +264,19 @@ func (s *Service) startWorker(ctx context.Context, h *hook) *worker {
 	wctx, cancel := context.WithCancel(ctx)
 	w := &worker{consumer: h.consumer, webhook: h.name, doctype: h.doctype, start: h.start, cancel: cancel, done: make(chan struct{})}
 	go func() {
-		defer close(w.done)
+		restart := false
+		// done is closed before reconcile is asked to run: a reconcile
+		// that ran in between would see the worker still running and leave
+		// it stopped until the next periodic check.
+		defer func() {
+			close(w.done)
+			if restart {
+				select {
+				case s.kick <- struct{}{}:
+				default:
+				}
+			}
+		}()
 		s.opts.Logger.Debug("webhook consumer started", "webhook", w.webhook, "consumer", w.consumer, "from", w.start)
 		err := s.log.Consume(wctx, w.consumer, eventlog.DocTypeSubjects(w.doctype),
 			eventlog.ConsumeOptions{From: w.start, RetryAfter: s.opts.Backoff},
@@ -280,13 +292,7 @@ func (s *Service) startWorker(ctx context.Context, h *hook) *worker {
 		case <-wctx.Done():
 			return
 		}
-		if err := s.catchUp(wctx); err != nil {
-			return
-		}
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
+		restart = s.catchUp(wctx) == nil
 	}()
 	return w
 }
