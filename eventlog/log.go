@@ -255,68 +255,6 @@ func (l *Log) StreamInfo(ctx context.Context) (*jetstream.StreamInfo, error) {
 	return info, nil
 }
 
-// Reader delivers the stream's messages in order.
-type Reader struct {
-	cons jetstream.Consumer
-	it   jetstream.MessagesContext
-}
-
-// Read starts an ordered, server-side ephemeral read of every message from
-// sequence from (1 when from is 0) on the subjects matching filters (all
-// subjects when there are none). Close the reader when done.
-func (l *Log) Read(ctx context.Context, from Seq, filters ...string) (*Reader, error) {
-	if from == 0 {
-		from = 1
-	}
-	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    uint64(from),
-		FilterSubjects: filters,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: read from %d: %w", from, err)
-	}
-	// Heartbeats every second: when the server holding the consumer is
-	// lost (a cluster node), the reader notices within 2 s, not nats.go's
-	// default 30 s, and recreates the consumer elsewhere.
-	it, err := cons.Messages(jetstream.PullMaxMessages(1024), jetstream.PullExpiry(10*time.Second),
-		jetstream.PullHeartbeat(time.Second))
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: read from %d: %w", from, err)
-	}
-	return &Reader{cons: cons, it: it}, nil
-}
-
-// Next blocks until the next message arrives or ctx ends. When ctx ends
-// the reader is stopped for good: nats.go recreates a lost consumer in a
-// loop that only stopping the reader ends (a cluster without a majority
-// never lets it succeed).
-func (r *Reader) Next(ctx context.Context) (*Msg, error) {
-	defer context.AfterFunc(ctx, r.it.Stop)()
-	m, err := r.it.Next(jetstream.NextContext(ctx))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("eventlog: next: %w", err)
-	}
-	md, err := m.Metadata()
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: metadata: %w", err)
-	}
-	return &Msg{
-		Seq:     Seq(md.Sequence.Stream),
-		Subject: m.Subject(),
-		Data:    m.Data(),
-		Header:  m.Headers(),
-		Time:    md.Timestamp,
-		Pending: md.NumPending,
-	}, nil
-}
-
-// Close stops the reader.
-func (r *Reader) Close() { r.it.Stop() }
-
 // SubjectMsgs calls fn with every message on one subject, oldest first,
 // up to the subject's last message when the call began; ErrNotFound when
 // the subject has none. An error from fn ends the walk and is returned.

@@ -41,7 +41,7 @@ func (l *Log) Scan(ctx context.Context, opts ScanOptions, fn func(*Msg) error) e
 	defer r.Close()
 	// Next would wait for messages that may never come: the consumer's
 	// creation says how many match (after from) when it was made.
-	if info := r.cons.CachedInfo(); info != nil && info.NumPending == 0 {
+	if r.startPending == 0 {
 		return nil
 	}
 	for {
