@@ -81,11 +81,15 @@ func newProc(t testing.TB, name, dir string, extra ...string) *proc {
 	p := &proc{t: t, name: name, dir: dir, URL: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	p.args = append([]string{"serve", "--data", dir, "--http", fmt.Sprintf("127.0.0.1:%d", port), "--log-level", "info"}, extra...)
 	t.Cleanup(func() {
+		if p.running() && t.Failed() {
+			p.quit()
+		}
 		if p.running() {
 			p.kill()
 		}
 		if t.Failed() {
 			p.logTail(40)
+			p.stacks()
 		}
 	})
 	return p
@@ -102,7 +106,7 @@ func (p *proc) start() {
 	}
 	fmt.Fprintf(f, "=== start %s\n", time.Now().Format(time.StampMilli))
 	p.cmd = exec.Command(docketBinary(p.t), p.args...)
-	p.cmd.Env = append(os.Environ(), "DOCKET_ADMIN_PASSWORD="+adminPassword)
+	p.cmd.Env = append(os.Environ(), "DOCKET_ADMIN_PASSWORD="+adminPassword, "GOTRACEBACK=all")
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	if err := p.cmd.Start(); err != nil {
 		f.Close()
@@ -133,6 +137,16 @@ func (p *proc) kill() {
 	p.t.Helper()
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
+}
+
+// quit ends the process with SIGQUIT, which makes the Go runtime write
+// every goroutine's stack to the log (see stacks).
+func (p *proc) quit() {
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+	}
 }
 
 // stop ends the process with SIGTERM and waits for its clean exit.
@@ -190,13 +204,40 @@ func (p *proc) waitLog(t testing.TB, s string, within time.Duration) {
 	}
 }
 
+// logTail logs the last n lines of the node's log, without the lines of
+// a goroutine dump and without NATS's retries of a route to a node that
+// is down (which would fill the tail of a node whose peer was killed).
 func (p *proc) logTail(n int) {
 	b, _ := os.ReadFile(p.logFile())
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	log, _, _ := strings.Cut(string(b), "\nSIGQUIT: quit")
+	var lines []string
+	for l := range strings.SplitSeq(strings.TrimRight(log, "\n"), "\n") {
+		if !strings.Contains(l, "Error trying to connect to route") {
+			lines = append(lines, l)
+		}
+	}
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
 	p.t.Logf("--- %s log (last %d lines):\n%s", p.name, len(lines), strings.Join(lines, "\n"))
+}
+
+// stacks logs the goroutines of the node's last goroutine dump (see quit)
+// that run docket's own code: where a node that stopped making progress
+// waits.
+func (p *proc) stacks() {
+	b, _ := os.ReadFile(p.logFile())
+	i := bytes.LastIndex(b, []byte("\nSIGQUIT: quit"))
+	if i < 0 {
+		return
+	}
+	var keep []string
+	for g := range strings.SplitSeq(string(b[i:]), "\n\n") {
+		if strings.Contains(g, "docket/") && !strings.Contains(g, "net/http.(*conn).serve") {
+			keep = append(keep, g)
+		}
+	}
+	p.t.Logf("--- %s goroutines running docket code at SIGQUIT (%d):\n%s", p.name, len(keep), strings.Join(keep, "\n\n"))
 }
 
 // client sends requests as one user.
