@@ -167,3 +167,94 @@ func waitNoReaders(t *testing.T, nc *nats.Conn) {
 		time.Sleep(50 * time.Millisecond) // Close deletes in the background
 	}
 }
+
+// TestReaderAfterReconnect reconnects a reader's connection (over TCP):
+// deliveries sent while a connection is away are lost to a consumer
+// without acknowledgements, so the reader goes on through a new
+// consumer, in order.
+func TestReaderAfterReconnect(t *testing.T) {
+	port := eventlogtest.FreePorts(t, 1)[0]
+	s, err := eventlog.StartServer(eventlog.ServerOptions{StoreDir: t.TempDir(), Listen: fmt.Sprintf("127.0.0.1:%d", port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	nc, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", port), nats.MaxReconnects(-1), nats.ReconnectWait(10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	l, err := eventlog.Open(context.Background(), nc, eventlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	appendNotes(t, l, "a", 2)
+	r, err := l.Read(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	expectSeqs(t, r, 1, 2)
+	before := readerConsumers(t, nc)
+	reconnected := nc.StatusChanged(nats.CONNECTED)
+	defer nc.RemoveStatusListener(reconnected)
+	if err := nc.ForceReconnect(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reconnected:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no reconnect")
+	}
+	appendNotes(t, l, "b", 2)
+	expectSeqs(t, r, 3, 4)
+	after := readerConsumers(t, nc)
+	for name := range before {
+		if _, ok := after[name]; ok || len(after) != 1 {
+			t.Fatalf("reader consumers before the reconnect %v, after %v", before, after)
+		}
+	}
+}
+
+// TestClusterReaderClosesWithoutMajority stops two of three servers
+// while a reader waits: whether its consumer was lost (and it is trying
+// to create another, which a cluster without a majority cannot) or not,
+// Close ends the waiting Next.
+func TestClusterReaderClosesWithoutMajority(t *testing.T) {
+	envs := eventlogtest.StartCluster(t, 3)
+	appendNotes(t, envs[0].Log, "a", 1)
+	r, err := envs[0].Log.Read(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectSeqs(t, r, 1, 1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Next(context.Background())
+		done <- err
+	}()
+	envs[1].Stop()
+	envs[2].Stop()
+	// Past two missed heartbeats: a consumer that was on a stopped server
+	// is being replaced now.
+	select {
+	case err := <-done:
+		t.Fatalf("Next returned before Close: %v", err)
+	case <-time.After(3 * readerHeartbeatForTest):
+	}
+	closed := time.Now()
+	r.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Next after Close returned no error")
+		}
+		t.Logf("Next returned %s after Close: %v", time.Since(closed).Round(time.Millisecond), err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("Next still waiting 15 s after Close")
+	}
+}
+
+// readerHeartbeatForTest is the readers' heartbeat interval.
+const readerHeartbeatForTest = time.Second
