@@ -29,6 +29,7 @@ func main() { os.Exit(mainCode(os.Args[1:])) }
 func mainCode(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	paceGC(ctx)
 	go func() {
 		<-ctx.Done()
 		stop() // the next signal gets the default action

@@ -68,6 +68,7 @@ type proc struct {
 	name string
 	dir  string // data directory
 	args []string
+	env  []string // more environment variables (NAME=value)
 	URL  string
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -107,6 +108,7 @@ func (p *proc) start() {
 	fmt.Fprintf(f, "=== start %s\n", time.Now().Format(time.StampMilli))
 	p.cmd = exec.Command(docketBinary(p.t), p.args...)
 	p.cmd.Env = append(os.Environ(), "DOCKET_ADMIN_PASSWORD="+adminPassword, "GOTRACEBACK=all")
+	p.cmd.Env = append(p.cmd.Env, p.env...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	if err := p.cmd.Start(); err != nil {
 		f.Close()
