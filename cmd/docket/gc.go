@@ -54,16 +54,5 @@ func paceGC(ctx context.Context) {
 		}
 	}
 	set()
-	go func() {
-		t := time.NewTicker(gcEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				set()
-			}
-		}
-	}()
+	go repeat(ctx, gcEvery, set)
 }

@@ -378,6 +378,18 @@ func collectFiles(ctx context.Context, docs *methods.Docs, files blobs.Store, ev
 	if every <= 0 {
 		return
 	}
+	repeat(ctx, every, func() {
+		n, err := methods.CollectBlobs(ctx, docs, files, every)
+		if err != nil {
+			logger.Warn("collecting unused files failed", "err", err)
+		} else if n > 0 {
+			logger.Info("collected unused files", "deleted", n)
+		}
+	})
+}
+
+// repeat calls fn every interval until ctx ends.
+func repeat(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -385,12 +397,7 @@ func collectFiles(ctx context.Context, docs *methods.Docs, files blobs.Store, ev
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		n, err := methods.CollectBlobs(ctx, docs, files, every)
-		if err != nil {
-			logger.Warn("collecting unused files failed", "err", err)
-		} else if n > 0 {
-			logger.Info("collected unused files", "deleted", n)
+			fn()
 		}
 	}
 }
