@@ -18,7 +18,7 @@ var errSlowPath = errors.New("projections: not on the fast path")
 // go through here. A value of a kind a record never holds (an extension,
 // a non-string map key) returns errSlowPath.
 func decodeRecordFast(v []byte) (*Record, error) {
-	d := fastDecoder{b: v}
+	d := fastDecoder{b: v, src: string(v)}
 	n, err := d.mapLen()
 	if err != nil {
 		return nil, err
@@ -71,6 +71,10 @@ func decodeRecordFast(v []byte) (*Record, error) {
 type fastDecoder struct {
 	b []byte
 	i int
+	// src, when set, is b as a string: strings are then cut out of it
+	// instead of copied one by one (one allocation per record, not one
+	// per string; they keep the whole of src alive).
+	src string
 	// hugeUintAsFloat reads an unsigned integer over MaxInt64 as a
 	// float64, as eventlog's decoder does (a record never holds one).
 	hugeUintAsFloat bool
@@ -150,8 +154,12 @@ func (d *fastDecoder) strBody(c byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	start := d.i
 	p, err := d.need(n)
-	return string(p), err
+	if err != nil || d.src == "" {
+		return string(p), err
+	}
+	return d.src[start : start+n], nil
 }
 
 func (d *fastDecoder) value() (any, error) {
