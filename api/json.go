@@ -20,6 +20,11 @@ type Object struct {
 // NewObject returns an empty ordered object.
 func NewObject() *Object { return &Object{vals: map[string]any{}} }
 
+// newObjectSize returns an empty ordered object with room for n keys.
+func newObjectSize(n int) *Object {
+	return &Object{keys: make([]string, 0, n), vals: make(map[string]any, n)}
+}
+
 // Set adds or replaces a key (a new key goes last).
 func (o *Object) Set(k string, v any) *Object {
 	if _, ok := o.vals[k]; !ok {

@@ -9,7 +9,7 @@ import (
 // doctype's fields in order, then "doctype"; child rows likewise. With
 // omitNulls (the /api/resource form) null fields are left out.
 func (s *Server) renderDoc(d *meta.DocType, doc map[string]any, omitNulls bool) *Object {
-	o := NewObject()
+	o := newObjectSize(len(doc) + 1)
 	put := func(k string, v any) {
 		if v == nil && omitNulls {
 			return
@@ -66,7 +66,7 @@ func renderRows(res *projections.Result, asDict bool) []any {
 	out := make([]any, 0, len(res.Rows))
 	for _, row := range res.Rows {
 		if asDict {
-			o := NewObject()
+			o := newObjectSize(len(res.Columns))
 			for i, c := range res.Columns {
 				o.Set(c, meta.FormatValue(res.Types[i], row[i]))
 			}
