@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -22,6 +26,53 @@ func TestGCPercentFor(t *testing.T) {
 			t.Errorf("gcPercentFor(%d MiB) = %d, want %d", tc.live>>20, got, tc.want)
 		}
 	}
+}
+
+// gogc reads the GOGC the runtime uses.
+func gogc() uint64 {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// TestPaceFollowsTheLiveHeap paces this test process: with 200 MiB kept
+// live GOGC comes down to what keeps the heap within the budget (156),
+// and once that memory is free it goes back up to gcMaxPercent, each
+// after a collection.
+func TestPaceFollowsTheLiveHeap(t *testing.T) {
+	if _, ok := liveHeap(); !ok {
+		t.Fatal("the runtime does not report /gc/heap/live:bytes")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() {
+		cancel()
+		runtime.GC() // runs the armed cleanup, which sees ctx ended
+		debug.SetGCPercent(100)
+	})
+	pace(ctx)
+	waitGOGC := func(want func(uint64) bool, what string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !want(gogc()) {
+			if time.Now().After(deadline) {
+				live, _ := liveHeap()
+				t.Fatalf("GOGC %d with %d MiB live, want %s", gogc(), live>>20, what)
+			}
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond) // the cleanup runs after the collection, on its own goroutine
+		}
+	}
+	keep := make([][]byte, 200)
+	for i := range keep {
+		keep[i] = make([]byte, 1<<20)
+	}
+	waitGOGC(func(p uint64) bool {
+		live, _ := liveHeap()
+		return p == uint64(gcPercentFor(live, gcBudget)) && p < gcMaxPercent
+	}, "gcPercentFor(live) below the maximum")
+	runtime.KeepAlive(keep)
+	keep = nil
+	waitGOGC(func(p uint64) bool { return p == gcMaxPercent }, "the maximum again")
 }
 
 // TestGCPercent: a docket process paces its garbage collector (a new
