@@ -142,7 +142,7 @@ func (d *Docs) accessOf(ctx context.Context, user string) (*access, error) {
 		for _, r := range meta.Rows(rec.Doc["roles"]) {
 			// Automatic roles come from who the user is, never from rows.
 			if role, _ := r["role"].(string); role != "" && !automaticRole(role) {
-				a.roles[role] = true
+				a.roles[strings.Clone(role)] = true // cached: not a cut of the whole record
 			}
 		}
 		a.roles[RoleAll] = true
@@ -172,13 +172,14 @@ func (d *Docs) accessOf(ctx context.Context, user string) (*access, error) {
 		return nil, err
 	}
 	for _, row := range res.Rows {
-		allow, value := projections.NameString(row[0]), projections.NameString(row[1])
+		// Cloned: the cache would otherwise keep the records they were cut from.
+		allow, value := strings.Clone(projections.NameString(row[0])), strings.Clone(projections.NameString(row[1]))
 		if allow == "" || value == "" {
 			continue
 		}
 		p := userPerm{value: value}
 		if all, _ := row[2].(int64); all == 0 {
-			p.applicableFor = projections.NameString(row[3])
+			p.applicableFor = strings.Clone(projections.NameString(row[3]))
 		}
 		if a.allowed == nil {
 			a.allowed = map[string][]userPerm{}

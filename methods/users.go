@@ -101,7 +101,8 @@ func (u Users) readUser(user string) (auth.UserState, error) {
 	}
 	enabled, _ := rec.Doc["enabled"].(int64)
 	key, _ := rec.Doc["api_key"].(string)
-	return auth.UserState{Exists: true, Enabled: enabled == 1 || user == Administrator, APIKey: key}, nil
+	// Cloned: the cache would otherwise keep the whole record it was cut from.
+	return auth.UserState{Exists: true, Enabled: enabled == 1 || user == Administrator, APIKey: strings.Clone(key)}, nil
 }
 
 // OAuthClient returns an OAuth Client document as auth needs it. Only

@@ -26,7 +26,7 @@ func decodeEvent(data []byte) (*eventlog.Event, error) {
 }
 
 func decodeEventFast(data []byte) (*eventlog.Event, error) {
-	d := fastDecoder{b: data, src: string(data), hugeUintAsFloat: true}
+	d := fastDecoder{b: data, hugeUintAsFloat: true}
 	n, err := d.mapLen()
 	if err != nil {
 		return nil, err

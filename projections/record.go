@@ -73,7 +73,9 @@ type fastDecoder struct {
 	i int
 	// src, when set, is b as a string: strings are then cut out of it
 	// instead of copied one by one (one allocation per record, not one
-	// per string; they keep the whole of src alive).
+	// per string). Each keeps the whole of src alive: a cache that keeps
+	// a string of a record for long clones it (strings.Clone). Events are
+	// decoded without: the projector keeps their doctype names.
 	src string
 	// hugeUintAsFloat reads an unsigned integer over MaxInt64 as a
 	// float64, as eventlog's decoder does (a record never holds one).
