@@ -18,7 +18,7 @@ type Object struct {
 }
 
 // NewObject returns an empty ordered object.
-func NewObject() *Object { return &Object{vals: map[string]any{}} }
+func NewObject() *Object { return newObjectSize(0) }
 
 // newObjectSize returns an empty ordered object with room for n keys.
 func newObjectSize(n int) *Object {

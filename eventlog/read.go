@@ -123,6 +123,8 @@ func (r *Reader) open(ctx context.Context) error {
 		}
 		return err
 	}
+	// Not l.retry: it gives up after 30 s, and a reader waits for as
+	// long as its caller does.
 	var err error
 	if r.log.replicas > 1 {
 		err = Retry(ctx, r.log.log, fmt.Sprintf("read from %d", r.next), create)

@@ -37,7 +37,12 @@ func gcPercentFor(live, budget uint64) int {
 // liveHeap returns the heap the last collection found live (0 before the
 // first); ok is false when the runtime does not report it.
 func liveHeap() (live uint64, ok bool) {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	return runtimeUint("/gc/heap/live:bytes")
+}
+
+// runtimeUint reads a runtime metric of kind uint64.
+func runtimeUint(name string) (uint64, bool) {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
 		return 0, false

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -30,9 +29,8 @@ func TestGCPercentFor(t *testing.T) {
 
 // gogc reads the GOGC the runtime uses.
 func gogc() uint64 {
-	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-	metrics.Read(s)
-	return s[0].Value.Uint64()
+	p, _ := runtimeUint("/gc/gogc:percent")
+	return p
 }
 
 // TestPaceFollowsTheLiveHeap paces this test process: with 200 MiB kept

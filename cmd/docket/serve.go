@@ -378,18 +378,6 @@ func collectFiles(ctx context.Context, docs *methods.Docs, files blobs.Store, ev
 	if every <= 0 {
 		return
 	}
-	repeat(ctx, every, func() {
-		n, err := methods.CollectBlobs(ctx, docs, files, every)
-		if err != nil {
-			logger.Warn("collecting unused files failed", "err", err)
-		} else if n > 0 {
-			logger.Info("collected unused files", "deleted", n)
-		}
-	})
-}
-
-// repeat calls fn every interval until ctx ends.
-func repeat(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -397,7 +385,12 @@ func repeat(ctx context.Context, every time.Duration, fn func()) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			fn()
+		}
+		n, err := methods.CollectBlobs(ctx, docs, files, every)
+		if err != nil {
+			logger.Warn("collecting unused files failed", "err", err)
+		} else if n > 0 {
+			logger.Info("collected unused files", "deleted", n)
 		}
 	}
 }
